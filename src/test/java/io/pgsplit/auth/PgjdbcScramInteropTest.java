@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.postgresql.shaded.com.ongres.scram.client.ScramClient;
+import org.postgresql.shaded.com.ongres.scram.common.StringPreparation;
 
 /**
  * Our server side against the SCRAM client that pgjdbc (a real pgsplit client) ships, shaded in
@@ -20,6 +21,8 @@ class PgjdbcScramInteropTest {
                 .advertisedMechanisms(List.of("SCRAM-SHA-256"))
                 .username("*")   // what pgjdbc sends: PostgreSQL ignores it
                 .password(password.toCharArray())
+                // As pgjdbc's ScramAuthenticator configures it: SASLprep, raw bytes when that fails.
+                .stringPreparation(StringPreparation.POSTGRESQL_PREPARATION)
                 .build();
         byte[] serverFirst = server.serverFirst(client.clientFirstMessage().toString().getBytes(StandardCharsets.UTF_8));
         client.serverFirstMessage(new String(serverFirst, StandardCharsets.UTF_8));
@@ -34,6 +37,10 @@ class PgjdbcScramInteropTest {
         runPgjdbcClientAgainst(new ScramServerExchange(ScramSecret.fromPassword("hunter2")), "hunter2");
         // Non-ASCII: both sides must SASLprep the same way.
         runPgjdbcClientAgainst(new ScramServerExchange(ScramSecret.fromPassword("pass\u00A0wörd")), "pass\u00A0wörd");
+        // Passwords SASLprep rejects (private use, control, mixed bidi): both sides fall back to raw bytes.
+        for (String password : new String[] {"a\uE000b", "é\u0007", "\u05D0a\u05D1", "\u2168\u00AD\uFB01"}) {
+            runPgjdbcClientAgainst(new ScramServerExchange(ScramSecret.fromPassword(password)), password);
+        }
     }
 
     @Test
