@@ -74,7 +74,7 @@ public final class ScramClientExchange {
             throw new AuthFailedException("SCRAM mandatory extensions (m=) are not supported");
         }
         if (msg.peekAttribute() == 'e') {
-            throw new AuthFailedException("SCRAM error from server: " + msg.read('e'));
+            throw serverError(msg.read('e'));
         }
         String fullNonce = msg.read('r');
         if (!ScramMessage.isPrintableNonce(fullNonce)) {
@@ -120,7 +120,7 @@ public final class ScramClientExchange {
         state = State.DONE;
         ScramMessage msg = ScramMessage.of(serverFinal, "server-final-message");
         if (msg.peekAttribute() == 'e') {
-            throw new AuthFailedException("SCRAM error from server: " + msg.read('e'));
+            throw serverError(msg.read('e'));
         }
         byte[] serverSignature = msg.decodeBase64(msg.read('v'), "server signature");
         while (!msg.atEnd()) {
@@ -129,6 +129,15 @@ public final class ScramClientExchange {
         if (!MessageDigest.isEqual(serverSignature, expectedServerSignature)) {
             throw new AuthFailedException("invalid server signature: the server does not know the password");
         }
+    }
+
+    /**
+     * The server's {@code e=} value (e.g. "invalid-proof") as an exception. It is echoed, since it
+     * is what explains the failure, but bounded and reduced to printable ASCII: the peer may be hostile.
+     */
+    private static AuthFailedException serverError(String value) {
+        String shown = value.length() > 100 ? value.substring(0, 100) + "..." : value;
+        return new AuthFailedException("SCRAM error from server: " + shown.replaceAll("[^\\x20-\\x7E]", "?"));
     }
 
     private static int parseIterations(ScramMessage msg, String text) throws AuthFailedException {

@@ -91,7 +91,13 @@ class ScramTest {
         client.clientFinal(server.serverFirst(client.clientFirst()));
         AuthFailedException e = assertThrows(AuthFailedException.class,
                 () -> client.verifyServerFinal(utf8("e=invalid-proof")));
-        assertTrue(e.getMessage().contains("invalid-proof"), e.getMessage());
+        assertEquals("SCRAM error from server: invalid-proof", e.getMessage());
+
+        ScramClientExchange other = new ScramClientExchange("secret");
+        other.clientFirst();
+        AuthFailedException early = assertThrows(AuthFailedException.class,
+                () -> other.clientFinal(utf8("e=bad\u0007" + "x".repeat(500))));
+        assertEquals("SCRAM error from server: bad?" + "x".repeat(96) + "...", early.getMessage());
     }
 
     /** Runs a whole exchange; returns normally only if both sides are satisfied. */
