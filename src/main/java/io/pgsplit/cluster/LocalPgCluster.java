@@ -5,7 +5,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +15,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -187,7 +187,7 @@ public final class LocalPgCluster implements AutoCloseable {
         if (watchdog != null) {
             watchdog.disarm();
         }
-        temporaryDirs.forEach(LocalPgCluster::deleteQuietly);
+        temporaryDirs.forEach(FileOps::deleteQuietly);
         removeShutdownHook();
         state = State.STOPPED;
         if (wasRunning) {
@@ -352,17 +352,17 @@ public final class LocalPgCluster implements AutoCloseable {
     /** Stops a previous cluster left running in {@link #dir}, wipes it, and creates the dirs PostgreSQL writes to. */
     private void prepareDirectories(OsUser osUser) {
         if (Files.exists(dir)) {
-            if (!isEmptyDir(dir) && !Files.exists(dir.resolve(MARKER_FILE))) {
+            if (!FileOps.isEmptyDir(dir) && !Files.exists(dir.resolve(MARKER_FILE))) {
                 throw new PgClusterException("refusing to wipe " + dir + ": it is not empty and was not created by "
                         + "LocalPgCluster (no " + MARKER_FILE + " file); choose another dir");
             }
             stopLeftoverServers();
-            deleteRecursively(dir);
+            FileOps.deleteRecursively(dir);
         }
         Set<Path> created = new HashSet<>();
-        createDirectories(dir, created);
-        createDirectories(logDir, created);
-        touch(dir.resolve(MARKER_FILE));
+        FileOps.createDirectories(dir, created);
+        FileOps.createDirectories(logDir, created);
+        FileOps.touch(dir.resolve(MARKER_FILE));
         osUser.own(dir);
         osUser.own(logDir);
         osUser.ensureCanTraverse(dir, created);
@@ -399,7 +399,7 @@ public final class LocalPgCluster implements AutoCloseable {
         for (String line : ProcessRunner.readLenient(nodeConf).lines().toList()) {
             int start = line.indexOf("'/tmp/pgsplit-sock-");
             if (line.startsWith("unix_socket_directories") && start >= 0) {
-                deleteQuietly(Path.of(line.substring(start + 1, line.lastIndexOf('\''))));
+                FileOps.deleteQuietly(Path.of(line.substring(start + 1, line.lastIndexOf('\''))));
             }
         }
     }
@@ -415,10 +415,10 @@ public final class LocalPgCluster implements AutoCloseable {
 
     private PgNode newNode(String name, int port, OsUser osUser) {
         Path nodeDir = dir.resolve(name);
-        createDirectories(nodeDir, new HashSet<>());
+        FileOps.createDirectories(nodeDir, new HashSet<>());
         osUser.own(nodeDir); // initdb / pg_basebackup create the data dir inside it
         Path logFile = logDir.resolve(name + ".log");
-        deleteQuietly(logFile); // pg_ctl -l appends; a log should only tell about this run
+        FileOps.deleteQuietly(logFile); // pg_ctl -l appends; a log should only tell about this run
         // the socket is not put in the data dir: pg_basebackup would warn about copying it
         return new PgNode(name, nodeDir.resolve(DATA_SUBDIR), socketDirFor(nodeDir, osUser), logFile, port);
     }
@@ -440,7 +440,7 @@ public final class LocalPgCluster implements AutoCloseable {
 
     private void initPrimary(OsUser osUser) {
         Path pwFile = dir.resolve("superuser.pw");
-        PgNode.write(pwFile, superuserPassword + "\n", false);
+        FileOps.write(pwFile, superuserPassword + "\n", false);
         osUser.own(pwFile);
         try {
             tools.runOrThrow("initdb", List.of("-D", primary.dataDir().toString(), "-U", superuser,
@@ -448,52 +448,11 @@ public final class LocalPgCluster implements AutoCloseable {
                             "-E", "UTF8", "--locale=C", "--no-sync"),
                     Map.of(), null, INITDB_TIMEOUT, null);
         } finally {
-            deleteQuietly(pwFile);
+            FileOps.deleteQuietly(pwFile);
         }
-        PgNode.write(primary.dataDir().resolve("postgresql.conf"), serverSettings(), true);
-        PgNode.write(primary.dataDir().resolve("pg_hba.conf"), hbaRules(), false);
+        FileOps.write(primary.dataDir().resolve("postgresql.conf"), ServerConfig.settings(host), true);
+        FileOps.write(primary.dataDir().resolve("pg_hba.conf"), ServerConfig.hbaRules(host), false);
         primary.writeNodeConf(osUser);
-    }
-
-    /** Appended to postgresql.conf; replicas inherit it through pg_basebackup. */
-    private String serverSettings() {
-        return "\n# ---- pgsplit LocalPgCluster ----\n"
-                + "listen_addresses = " + PgNode.confString(host) + "\n"
-                + "max_connections = 300\n"
-                + "wal_level = replica\n"
-                + "max_wal_senders = 10\n"
-                + "# lets a replica that falls behind during a benchmark catch up without replication slots\n"
-                + "wal_keep_size = '256MB'\n"
-                + "hot_standby = on\n"
-                + "# throwaway data: durability buys nothing here, speed does\n"
-                + "fsync = off\n"
-                + "synchronous_commit = off\n"
-                + "full_page_writes = off\n"
-                + "shared_buffers = '64MB'\n"
-                + "log_min_messages = warning\n"
-                + "# pg_ctl -l writes the log file\n"
-                + "logging_collector = off\n"
-                + "# port and unix_socket_directories differ per node\n"
-                + "include '" + PgNode.NODE_CONF + "'\n";
-    }
-
-    private String hbaRules() {
-        List<String> addresses = new ArrayList<>(List.of("127.0.0.1/32", "::1/128"));
-        if (!host.equals("127.0.0.1") && !host.equals("localhost") && !host.equals("::1")) {
-            addresses.add("samehost"); // listening on another local address
-        }
-        StringBuilder hba = new StringBuilder()
-                .append("# written by pgsplit LocalPgCluster; first matching line wins\n")
-                .append("local   all          all                          trust\n");
-        for (String address : addresses) {
-            hba.append(String.format("host    all          %-12s %-18s trust%n", TRUST_USER, address));
-            hba.append(String.format("host    all          %-12s %-18s password%n", PLAIN_PASSWORD_USER, address));
-            // md5, not scram-sha-256: with "scram-sha-256" roles whose password is stored as md5 could not log in,
-            // while "md5" accepts md5-stored passwords AND switches to SCRAM for SCRAM-stored ones.
-            hba.append(String.format("host    replication  %-12s %-18s md5%n", "all", address));
-            hba.append(String.format("host    all          %-12s %-18s md5%n", "all", address));
-        }
-        return hba.toString();
     }
 
     /** pg_basebackup + start for every replica, in parallel (they are independent of each other). */
@@ -531,10 +490,8 @@ public final class LocalPgCluster implements AutoCloseable {
         replica.writeNodeConf(osUser);
         // -R already wrote a primary_conninfo; this later line wins and adds application_name, so
         // pg_stat_replication on the primary names the replica
-        String conninfo = "host=" + host + " port=" + primary.port() + " user=" + conninfoValue(superuser)
-                + " password=" + conninfoValue(superuserPassword) + " application_name=" + replica.name();
-        PgNode.write(replica.dataDir().resolve("postgresql.auto.conf"),
-                "primary_conninfo = " + PgNode.confString(conninfo) + "\n", true);
+        FileOps.write(replica.dataDir().resolve("postgresql.auto.conf"), ServerConfig.primaryConninfo(
+                host, primary.port(), superuser, superuserPassword, replica.name()), true);
         replica.start(tools, host, osUser);
     }
 
@@ -571,7 +528,7 @@ public final class LocalPgCluster implements AutoCloseable {
     }
 
     /** Polls {@code condition} until it holds; throws with {@code whyNot} at the deadline. Never a blind sleep. */
-    private static void pollUntil(long deadlineNanos, BooleanSupplier condition, java.util.function.Supplier<String> whyNot) {
+    private static void pollUntil(long deadlineNanos, BooleanSupplier condition, Supplier<String> whyNot) {
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadlineNanos) {
                 throw new PgClusterException(whyNot.get());
@@ -626,58 +583,6 @@ public final class LocalPgCluster implements AutoCloseable {
             Runtime.getRuntime().removeShutdownHook(shutdownHook);
         } catch (IllegalStateException e) {
             // JVM already shutting down: the hook is running or will find the cluster stopped
-        }
-    }
-
-    private static String conninfoValue(String value) {
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
-    }
-
-    private static boolean isEmptyDir(Path path) {
-        try (Stream<Path> children = Files.list(path)) {
-            return children.findAny().isEmpty();
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    /** Like Files.createDirectories, remembering which dirs did not exist before. */
-    private static void createDirectories(Path path, Set<Path> created) {
-        List<Path> missing = new ArrayList<>();
-        for (Path p = path; p != null && !Files.exists(p); p = p.getParent()) {
-            missing.add(p);
-        }
-        try {
-            Files.createDirectories(path);
-        } catch (IOException e) {
-            throw new PgClusterException("cannot create " + path + ": " + e, e);
-        }
-        created.addAll(missing);
-    }
-
-    private static void touch(Path file) {
-        PgNode.write(file, "", false);
-    }
-
-    private static void deleteRecursively(Path root) {
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new PgClusterException("cannot wipe " + root + ": " + e, e);
-        }
-    }
-
-    private static void deleteQuietly(Path path) {
-        try {
-            if (Files.isDirectory(path)) {
-                deleteRecursively(path);
-            } else {
-                Files.deleteIfExists(path);
-            }
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot delete {}: {}", path, e.toString());
         }
     }
 

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -60,9 +59,9 @@ final class PgNode {
     void writeNodeConf(OsUser osUser) {
         String conf = "# written by pgsplit LocalPgCluster for node " + name + "\n"
                 + "port = " + port + "\n"
-                + "unix_socket_directories = " + confString(socketDir.toString()) + "\n";
+                + "unix_socket_directories = " + ServerConfig.confString(socketDir.toString()) + "\n";
         Path file = dataDir.resolve(NODE_CONF);
-        write(file, conf, false);
+        FileOps.write(file, conf, false);
         osUser.own(file);
     }
 
@@ -108,23 +107,6 @@ final class PgNode {
     static void stopImmediately(PgTools tools, Path dataDir) {
         tools.run("pg_ctl", List.of("-D", dataDir.toString(), "-m", "immediate", "-w", "-t", "30", "stop"),
                 Map.of(), null, Duration.ofSeconds(40));
-    }
-
-    /** A postgresql.conf string literal. */
-    static String confString(String value) {
-        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
-    }
-
-    static void write(Path file, String text, boolean append) {
-        try {
-            if (append) {
-                Files.writeString(file, text, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            } else {
-                Files.writeString(file, text, StandardCharsets.UTF_8);
-            }
-        } catch (IOException e) {
-            throw new PgClusterException("cannot write " + file + ": " + e, e);
-        }
     }
 
     private static long sizeOf(Path file) {

@@ -13,6 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -145,6 +147,92 @@ class LocalPgClusterTest {
         }
     }
 
+    /** A port taken between picking it and starting the server: the node moves to another port. */
+    @Test
+    void nodeRetriesOnAnotherPortWhenItsPortIsTaken() throws Exception {
+        Path base = Path.of(System.getProperty("pgsplit.test.dir", "target/pgcluster")).resolveSibling("pgcluster-portclash");
+        LocalPgCluster own = LocalPgCluster.builder().dir(base).replicas(0).build();
+        own.start().stop(); // leaves an initialised data dir behind
+        OsUser osUser = OsUser.forPostgres();
+        PgTools tools = new PgTools(PgBinaries.locate(), osUser, own.dir());
+        try (ServerSocket squatter = new ServerSocket(0, 1, InetAddress.getByName(own.host()))) {
+            PgNode node = new PgNode("primary", own.dataDir("primary"), own.socketDir("primary"),
+                    own.logFile("primary"), squatter.getLocalPort());
+            node.writeNodeConf(osUser);
+            node.start(tools, own.host(), osUser);
+            try {
+                assertTrue(node.port() != squatter.getLocalPort());
+                assertEquals(node.port(), Jdbc.queryValue(own.host(), node.port(), "postgres", own.superuser(),
+                        own.superuserPassword(), "SELECT inet_server_port()"));
+            } finally {
+                node.stop(tools);
+            }
+        }
+        assertTrue(Files.readString(own.logFile("primary")).contains("could not bind"));
+    }
+
+    /**
+     * {@code kill -9} of a JVM skips its shutdown hooks; the watchdog must still stop the cluster. Runs a
+     * cluster in a child JVM ({@link HoldCluster}), kills it, and waits for the postmaster to disappear.
+     */
+    @Test
+    void killedJvmLeavesNoPostgresBehind() throws Exception {
+        Path base = Path.of(System.getProperty("pgsplit.test.dir", "target/pgcluster")).resolveSibling("pgcluster-kill9");
+        Files.createDirectories(base.getParent());
+        Path output = base.resolveSibling("pgcluster-kill9-jvm.log");
+        String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Process jvm = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", classPath, HoldCluster.class.getName(), base.toString())
+                .redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        try {
+            awaitTrue(Duration.ofSeconds(90), "the child JVM started its cluster",
+                    () -> Files.readString(output).contains(HoldCluster.READY) || !jvm.isAlive());
+            assertTrue(jvm.isAlive(), () -> "child JVM died: " + readQuietly(output));
+            Path pidFile = base.resolve("primary").resolve("data").resolve("postmaster.pid");
+            String postmasterPid = Files.readAllLines(pidFile).get(0).trim();
+            assertTrue(isAlive(postmasterPid));
+
+            jvm.destroyForcibly(); // SIGKILL: no shutdown hooks
+            jvm.waitFor();
+            awaitTrue(Duration.ofSeconds(30), "the postmaster of the killed JVM's cluster is gone",
+                    () -> !isAlive(postmasterPid));
+            assertFalse(Files.exists(pidFile));
+        } finally {
+            jvm.destroyForcibly();
+        }
+    }
+
+    /** Child JVM for {@link #killedJvmLeavesNoPostgresBehind}: starts a cluster in args[0] and waits to be killed. */
+    static final class HoldCluster {
+        static final String READY = "CLUSTER READY";
+
+        public static void main(String[] args) throws Exception {
+            LocalPgCluster.builder().dir(Path.of(args[0])).replicas(1).build().start();
+            System.out.println(READY);
+            System.out.flush();
+            Thread.sleep(Duration.ofMinutes(5).toMillis());
+        }
+    }
+
+    /** True while the process exists and is not a zombie (dead, waiting to be reaped). */
+    private static boolean isAlive(String pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", pid, "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
+    }
+
     private void assertLoginRejected(int port, String user, String password) {
         SQLException e = assertThrows(SQLException.class,
                 () -> Jdbc.connect(cluster.host(), port, DB, user, password).close());
@@ -164,6 +252,6 @@ class LocalPgClusterTest {
 
     @FunctionalInterface
     private interface SqlCondition {
-        boolean holds() throws SQLException;
+        boolean holds() throws SQLException, java.io.IOException;
     }
 }
