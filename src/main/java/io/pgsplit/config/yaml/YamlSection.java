@@ -4,8 +4,11 @@ import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -21,6 +24,8 @@ import java.util.function.Function;
  * and all problems are reported together.
  *
  * <p>Keys are matched exactly (YAML keys are case-sensitive). Duplicate keys are reported once per mapping.
+ * YAML merge keys are supported ({@code <<: *defaults}), so files can share settings through anchors;
+ * keys written in the mapping itself win over merged ones.
  */
 public final class YamlSection {
 
@@ -34,8 +39,13 @@ public final class YamlSection {
         this.self = self;
         MappingNode mapping = (MappingNode) self.node();
         boolean report = self.reader().firstVisit(mapping);
+        List<Node> mergedMappings = new ArrayList<>();
         for (NodeTuple tuple : mapping.getValue()) {
             Node keyNode = tuple.getKeyNode();
+            if (Tag.MERGE.equals(keyNode.getTag())) {
+                collectMerged(tuple.getValueNode(), mergedMappings, report);
+                continue;
+            }
             if (!(keyNode instanceof ScalarNode scalarKey)) {
                 if (report) {
                     self.reader().error(keyNode, self.path(), "keys must be plain text, not a list or mapping");
@@ -50,6 +60,29 @@ public final class YamlSection {
             }
             keyNodes.put(key, keyNode);
             entries.put(key, new YamlValue(self.reader(), childPath, tuple.getValueNode()));
+        }
+        // YAML merge keys ("<<: *defaults"): keys written here win, then earlier merged mappings win over later ones
+        for (Node merged : mergedMappings) {
+            for (NodeTuple tuple : ((MappingNode) merged).getValue()) {
+                if (tuple.getKeyNode() instanceof ScalarNode scalarKey && !Tag.MERGE.equals(scalarKey.getTag())
+                        && !entries.containsKey(scalarKey.getValue())) {
+                    keyNodes.put(scalarKey.getValue(), scalarKey);
+                    entries.put(scalarKey.getValue(),
+                            new YamlValue(self.reader(), childPath(scalarKey.getValue()), tuple.getValueNode()));
+                }
+            }
+        }
+    }
+
+    /** The mappings a merge key refers to: one mapping, or a list of mappings. */
+    private void collectMerged(Node value, List<Node> into, boolean report) {
+        if (value instanceof MappingNode) {
+            into.add(value);
+        } else if (value instanceof SequenceNode sequence
+                && sequence.getValue().stream().allMatch(item -> item instanceof MappingNode)) {
+            into.addAll(sequence.getValue());
+        } else if (report) {
+            self.reader().error(value, childPath("<<"), "a merge key (<<) needs a mapping or a list of mappings");
         }
     }
 

@@ -122,4 +122,21 @@ class YamlReaderTest {
         root.section("other");
         assertEquals(1, reader.errors().size(), reader.errors().toString());
     }
+
+    @Test
+    void mergeKeysShareSettings() {
+        YamlReader reader = new YamlReader("f.yaml");
+        YamlSection root = reader.readDocument("""
+                defaults: &defaults {port: 5433, weight: 2}
+                replica:
+                  <<: *defaults
+                  weight: 5
+                  host: h
+                """);
+        YamlSection replica = root.section("replica");
+        replica.expectKeys("host", "port", "weight");
+        assertEquals(5433, replica.integer("port", 0, NumberRange.PORT));
+        assertEquals(5, replica.integer("weight", 0, NumberRange.NON_NEGATIVE), "own keys win over merged ones");
+        assertFalse(reader.hasErrors(), reader.errors().toString());
+    }
 }
