@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.List;
 
 /**
  * Loads and validates a pgsplit YAML configuration. Every value has a default; all problems in a file are
@@ -66,6 +67,6 @@ public final class ConfigLoader {
     }
 
     private static ConfigException fail(String fileName, String message) {
-        return new ConfigException(java.util.List.of(ConfigError.withoutPosition(fileName, "", message)));
+        return new ConfigException(List.of(ConfigError.withoutPosition(fileName, "", message)));
     }
 }

@@ -68,8 +68,10 @@ final class DatabaseBinder {
         String defaultName = "r" + (index + 1);
         if (item.isScalar()) {
             HostPort address = address(item);
-            return address == null ? null : claimName(defaultName, item, namesSoFar)
-                    ? new ReplicaConfig(defaultName, address.host(), address.port(), 1, null) : null;
+            if (address == null || !claimName(defaultName, item, namesSoFar)) {
+                return null;
+            }
+            return new ReplicaConfig(defaultName, address.host(), address.port(), 1, null);
         }
         YamlSection section = item.asSection();
         if (section == null) {
