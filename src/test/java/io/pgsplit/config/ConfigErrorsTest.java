@@ -123,6 +123,12 @@ class ConfigErrorsTest {
     }
 
     @Test
+    void severalDocumentsAreASyntaxError() {
+        assertEquals(List.of("pgsplit.yaml: YAML syntax error: expected a single document in the stream but found another document (line 2, column 1)"),
+                errors("a: 1\n---\nb: 2\n"));
+    }
+
+    @Test
     void requiredValues() {
         assertEquals(List.of("pgsplit.yaml: databases.app.primary: required (line 3, column 5)"),
                 errors("""

@@ -145,4 +145,23 @@ class ConfigLoaderTest {
         PgsplitConfig config = ConfigLoader.parse(MINIMAL + "admin: {enabled: true, password: topsecret}\n", "t.yaml");
         assertTrue(!config.toString().contains("secret"), config.toString());
     }
+
+    @Test
+    void durationsInEveryNotation() throws Exception {
+        PgsplitConfig config = ConfigLoader.parse(MINIMAL + """
+                pool:
+                  server_idle_timeout: 500ms
+                  server_lifetime: 1h
+                  query_wait_timeout: 0
+                  reserve_pool_timeout: 7
+                  idle_transaction_timeout: 5m
+                routing: {catalog_refresh: 30s}
+                """, "t.yaml");
+        assertEquals(Duration.ofMillis(500), config.pool().serverIdleTimeout());
+        assertEquals(Duration.ofHours(1), config.pool().serverLifetime());
+        assertEquals(Duration.ZERO, config.pool().queryWaitTimeout(), "0 means disabled");
+        assertEquals(Duration.ofSeconds(7), config.pool().reservePoolTimeout(), "a bare number is seconds");
+        assertEquals(Duration.ofMinutes(5), config.pool().idleTransactionTimeout());
+        assertEquals(Duration.ofSeconds(30), config.routing().catalogRefresh());
+    }
 }

@@ -90,6 +90,10 @@ public final class YamlReader {
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
+            if (problem != null && problem.startsWith("but ") && e.getContext() != null) {
+                // SnakeYAML splits "expected a single document, but found another document" in two halves
+                problem = e.getContext() + " " + problem;
+            }
             errors.add(new ConfigError(fileName, "", "YAML syntax error: " + problem,
                     mark == null ? 0 : mark.getLine() + 1, mark == null ? 0 : mark.getColumn() + 1));
             return null;
