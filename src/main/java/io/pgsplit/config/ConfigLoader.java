@@ -6,6 +6,7 @@ import io.pgsplit.config.yaml.YamlSection;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -35,6 +36,8 @@ public final class ConfigLoader {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw fail(fileName, "file not found");
+        } catch (AccessDeniedException e) {
+            throw fail(fileName, "cannot read file: permission denied");
         } catch (CharacterCodingException e) {
             throw fail(fileName, "cannot read file: it is not UTF-8 text");
         } catch (IOException e) {
