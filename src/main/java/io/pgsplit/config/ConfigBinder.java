@@ -1,0 +1,153 @@
+package io.pgsplit.config;
+
+import io.pgsplit.config.yaml.NumberRange;
+import io.pgsplit.config.yaml.YamlSection;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Turns the YAML tree of a configuration file into a {@link PgsplitConfig}, recording every problem in the
+ * reader behind {@code root}. Always returns a config (with defaults where values were invalid); the
+ * caller must check the reader for errors before using it.
+ */
+final class ConfigBinder {
+
+    static final String LISTEN = "listen";
+    static final String DATABASES = "databases";
+    static final String USERS = "users";
+    static final String POOL = "pool";
+    static final String ROUTING = "routing";
+    static final String ADMIN = "admin";
+
+    private final Path baseDirectory;
+
+    /** @param baseDirectory where relative paths (the rules file) are resolved */
+    ConfigBinder(Path baseDirectory) {
+        this.baseDirectory = baseDirectory;
+    }
+
+    PgsplitConfig bind(YamlSection root, Path source) {
+        root.expectKeys(LISTEN, DATABASES, USERS, POOL, ROUTING, ADMIN);
+        ListenConfig listen = bindListen(root.section(LISTEN));
+
+        YamlSection poolSection = root.section(POOL);
+        PoolConfig pool = PoolConfig.defaults();
+        if (poolSection != null) {
+            pool = PoolSettings.apply(pool, PoolSettings.read(poolSection));
+            PoolSettings.validate(pool, poolSection, null);
+        }
+
+        RoutingConfig routing = bindRouting(root.section(ROUTING));
+        Map<String, DatabaseConfig> databases = bindDatabases(root, pool, poolSection);
+        Map<String, UserConfig> users = UserBinder.bindAll(root);
+        AdminConfig admin = bindAdmin(root.section(ADMIN));
+        return new PgsplitConfig(listen, databases, users, pool, routing, admin, source);
+    }
+
+    private static ListenConfig bindListen(YamlSection section) {
+        ListenConfig defaults = ListenConfig.defaults();
+        if (section == null) {
+            return defaults;
+        }
+        section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads");
+        String host = section.string("host", defaults.host());
+        if (host.isBlank()) {
+            section.error("host", "must not be empty");
+        }
+        return new ListenConfig(
+                host,
+                section.integer("port", defaults.port(), NumberRange.PORT),
+                section.integer("max_client_conn", defaults.maxClientConn(), NumberRange.POSITIVE),
+                section.duration("startup_timeout", defaults.startupTimeout()),
+                // below a few KiB even ordinary startup packets would be refused
+                section.bytes("max_message_size", (long) defaults.maxMessageSize(),
+                        new NumberRange(8192, Integer.MAX_VALUE, "a size between 8192 and 2147483647 bytes")).intValue(),
+                section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE));
+    }
+
+    private Map<String, DatabaseConfig> bindDatabases(YamlSection root, PoolConfig globalPool, YamlSection globalPoolSection) {
+        Map<String, DatabaseConfig> databases = new LinkedHashMap<>();
+        if (root.get(DATABASES) == null) {
+            root.require(DATABASES);
+            return databases;
+        }
+        YamlSection section = root.section(DATABASES);
+        if (section == null) {
+            return databases;
+        }
+        if (section.isEmpty()) {
+            section.self().error("at least one database is required");
+        }
+        section.entries().forEach((name, value) -> {
+            DatabaseConfig db = DatabaseBinder.bind(name, value, globalPool, globalPoolSection);
+            if (db != null) {
+                databases.put(name, db);
+            }
+        });
+        return databases;
+    }
+
+    private RoutingConfig bindRouting(YamlSection section) {
+        RoutingConfig defaults = RoutingConfig.defaults();
+        if (section == null) {
+            return defaults;
+        }
+        section.expectKeys("splitting", "rules", "hints", "load_balancing", "primary_reads", "max_statement_length",
+                "max_nesting_depth", "catalog_refresh", "retry_write_on_replica", "classifier_cache_bytes",
+                "max_replica_lag");
+        return new RoutingConfig(
+                section.bool("splitting", defaults.splitting()),
+                rulesFile(section),
+                section.bool("hints", defaults.hints()),
+                section.enumValue("load_balancing", defaults.loadBalancing(), LoadBalancing.values(), LoadBalancing::yamlName),
+                section.enumValue("primary_reads", defaults.primaryReads(), PrimaryReads.values(), PrimaryReads::yamlName),
+                section.integer("max_statement_length", defaults.maxStatementLength(), NumberRange.POSITIVE),
+                section.integer("max_nesting_depth", defaults.maxNestingDepth(), NumberRange.POSITIVE),
+                section.duration("catalog_refresh", defaults.catalogRefresh()),
+                section.bool("retry_write_on_replica", defaults.retryWriteOnReplica()),
+                section.bytes("classifier_cache_bytes", defaults.classifierCacheBytes(), NumberRange.NON_NEGATIVE_LONG),
+                section.duration("max_replica_lag", defaults.maxReplicaLag()));
+    }
+
+    /** The rules file, resolved against the config file's directory; it must exist now, not at first query. */
+    private Path rulesFile(YamlSection section) {
+        String text = section.string("rules", null);
+        if (text == null) {
+            return null;
+        }
+        if (text.isBlank()) {
+            section.error("rules", "must not be empty (remove the key for no rules file)");
+            return null;
+        }
+        Path resolved;
+        try {
+            resolved = baseDirectory.resolve(text).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            section.error("rules", "\"" + text + "\" is not a valid path");
+            return null;
+        }
+        if (!Files.isRegularFile(resolved)) {
+            section.error("rules", "rules file " + resolved + " does not exist");
+        }
+        return resolved;
+    }
+
+    private static AdminConfig bindAdmin(YamlSection section) {
+        AdminConfig defaults = AdminConfig.defaults();
+        if (section == null) {
+            return defaults;
+        }
+        section.expectKeys("enabled", "user", "password");
+        boolean enabled = section.bool("enabled", defaults.enabled());
+        String user = section.string("user", defaults.user());
+        String password = section.string("password", defaults.password());
+        if (enabled && password == null) {
+            // an admin console can pause pools and kill clients: never open it without a password
+            section.error("password", "required when the admin console is enabled");
+        }
+        return new AdminConfig(enabled, user, password);
+    }
+}
