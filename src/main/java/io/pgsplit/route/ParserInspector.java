@@ -1,0 +1,236 @@
+package io.pgsplit.route;
+
+import io.pgsplit.route.SqlLexer.Token;
+import io.pgsplit.route.SqlLexer.TokenType;
+import net.sf.jsqlparser.JSQLParserException;
+import net.sf.jsqlparser.expression.Expression;
+import net.sf.jsqlparser.expression.Function;
+import net.sf.jsqlparser.expression.StringValue;
+import net.sf.jsqlparser.parser.CCJSqlParser;
+import net.sf.jsqlparser.parser.CCJSqlParserUtil;
+import net.sf.jsqlparser.statement.Statement;
+import net.sf.jsqlparser.statement.Statements;
+import net.sf.jsqlparser.statement.select.PlainSelect;
+import net.sf.jsqlparser.statement.select.Select;
+import net.sf.jsqlparser.statement.select.WithItem;
+import net.sf.jsqlparser.util.TablesNamesFinder;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Runs JSqlParser on the statements that may be reads and extracts what routing needs: tables, functions called,
+ * locking clauses, SELECT INTO, data-modifying CTEs, and the session effects of set_config and advisory locks.
+ *
+ * <p>The parser gets a normalised copy of the text built from {@link SqlLexer}'s tokens: comments are dropped and
+ * every string that is not a plain {@code '...'} ({@code E'...'}, {@code $$...$$}, {@code U&'...'}, {@code B'...'})
+ * is rewritten as a plain string, because JSqlParser does not lex those the way PostgreSQL does. The statement
+ * counts are still compared, as a second line of defence.
+ *
+ * <p>Parses run on a small pool so they can be abandoned after {@code parseTimeout} (JSqlParser's own time-out
+ * mechanism: {@code parseStatements(sql, executor, consumer)}); on time-out the parser's {@code interrupted} flag is
+ * set so its loops stop soon.
+ */
+final class ParserInspector {
+
+    /** What the parser found in one statement; {@code writeReason} non-null means it writes whatever functions do. */
+    record Facts(String writeReason, Set<String> tablesRead, Set<String> functions, List<SessionEffect> effects) {}
+
+    /** Either {@code facts} (one per input statement) or a {@code failure} reason. */
+    record Outcome(List<Facts> facts, String failure) {}
+
+    private final Duration timeout;
+    private final ExecutorService executor;
+
+    ParserInspector(Duration timeout) {
+        this.timeout = timeout;
+        int threads = Math.max(2, Runtime.getRuntime().availableProcessors());
+        AtomicInteger n = new AtomicInteger();
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(1024), r -> {
+                    Thread t = new Thread(null, r, "pgsplit-sql-parser-" + n.incrementAndGet(), 4L << 20); // 4 MiB stack: the parser is recursive
+                    t.setDaemon(true);
+                    return t;
+                });
+        pool.allowCoreThreadTimeOut(true);
+        this.executor = pool;
+    }
+
+    Outcome inspect(List<LexedStatement> targets) {
+        StringBuilder text = new StringBuilder();
+        for (LexedStatement t : targets) {
+            if (text.length() > 0) text.append(";\n");
+            appendParserText(t, text);
+        }
+        Statements statements;
+        AtomicReference<CCJSqlParser> parser = new AtomicReference<>();
+        try {
+            statements = CCJSqlParserUtil.parseStatements(text.toString(), executor, p -> {
+                parser.set(p);
+                p.withSquareBracketQuotation(false)
+                        .withBackslashEscapeCharacter(false)
+                        .withTimeOut(Math.max(1, timeout.toMillis()));
+            });
+        } catch (JSQLParserException e) {
+            if (hasCause(e, TimeoutException.class)) {
+                CCJSqlParser p = parser.get();
+                if (p != null) p.interrupted = true; // JSqlParser's loops check this flag: stop burning the thread
+                return new Outcome(null, "parse timed out after " + timeout.toMillis() + " ms");
+            }
+            if (hasCause(e, StackOverflowError.class)) return new Outcome(null, "parser stack overflow");
+            return new Outcome(null, "parser failed (" + shortMessage(e) + ")");
+        } catch (RejectedExecutionException e) {
+            return new Outcome(null, "parser queue full");
+        } catch (RuntimeException | StackOverflowError e) {
+            return new Outcome(null, "parser failed (" + e.getClass().getSimpleName() + ")");
+        }
+        int parsedCount = statements == null ? 0 : (int) statements.stream().filter(s -> s != null).count();
+        if (parsedCount != targets.size()) {
+            return new Outcome(null, "statement counts disagree (lexer " + targets.size() + ", parser " + parsedCount + ")");
+        }
+        List<Facts> facts = new ArrayList<>();
+        for (Statement s : statements) {
+            if (s == null) continue;
+            try {
+                facts.add(facts(s));
+            } catch (RuntimeException | StackOverflowError e) {
+                // e.g. TablesNamesFinder throws ClassCastException on some data-modifying CTEs
+                facts.add(new Facts("parse tree not understood (" + e.getClass().getSimpleName() + ")", Set.of(), Set.of(), List.of()));
+            }
+        }
+        return new Outcome(facts, null);
+    }
+
+    /** The statement's tokens as text JSqlParser lexes like PostgreSQL: comments dropped, strings made plain. */
+    static void appendParserText(LexedStatement st, StringBuilder out) {
+        String source = st.text();
+        int base = st.tokens().isEmpty() ? 0 : st.tokens().get(0).start();
+        int previousEnd = -1;
+        for (Token t : st.tokens()) {
+            if (previousEnd >= 0 && t.start() > previousEnd) out.append(' ');
+            if (t.type() == TokenType.STRING && t.style() != SqlLexer.StringStyle.STANDARD) {
+                out.append('\'').append(t.value().replace("'", "''")).append('\'');
+            } else {
+                out.append(source, t.start() - base, t.end() - base);
+            }
+            previousEnd = t.end();
+        }
+    }
+
+    private static Facts facts(Statement s) {
+        if (!(s instanceof Select select)) {
+            return new Facts("parser found " + s.getClass().getSimpleName(), Set.of(), Set.of(), List.of());
+        }
+        String write = null;
+        if (select.getWithItemsList() != null) {
+            for (WithItem<?> w : select.getWithItemsList()) {
+                // getInsert() and friends cast blindly: look at the type instead
+                Object body = w.getParenthesedStatement();
+                if (body != null && !(body instanceof Select)) {
+                    write = "data-modifying WITH";
+                }
+            }
+        }
+        Finder finder = new Finder();
+        Set<String> tables = new LinkedHashSet<>();
+        if (write == null) {
+            for (String t : finder.getTables((Statement) select)) tables.add(unquote(t));
+            if (finder.lockMode != null) write = "SELECT ... FOR " + finder.lockMode;
+            else if (finder.selectInto) write = "SELECT INTO creates a table";
+        }
+        Set<String> functions = new LinkedHashSet<>();
+        List<SessionEffect> effects = new ArrayList<>();
+        for (Function f : finder.calls) {
+            String name = functionName(f);
+            functions.add(name);
+            String base = BuiltinFunctions.baseName(name);
+            if (BuiltinFunctions.SESSION_ADVISORY_LOCKS.contains(base)) effects.add(new SessionEffect.Pin(base));
+            if (BuiltinFunctions.SESSION_ADVISORY_UNLOCKS.contains(base)) effects.add(new SessionEffect.Unpin(base));
+            if (base.equals("set_config")) {
+                SessionEffect e = setConfigEffect(f);
+                if (e != null) effects.add(e);
+            }
+        }
+        return new Facts(write, tables, functions, effects);
+    }
+
+    /**
+     * set_config('name', 'value', false) is SET name TO 'value'; with is_local true it ends with the transaction
+     * (no session effect); with anything but literals we cannot replay it, so the session is pinned.
+     */
+    private static SessionEffect setConfigEffect(Function f) {
+        List<Expression> args = new ArrayList<>();
+        if (f.getParameters() != null) {
+            for (Object o : f.getParameters()) args.add((Expression) o);
+        }
+        if (args.size() == 3 && args.get(0) instanceof StringValue name && args.get(1) instanceof StringValue value) {
+            String local = args.get(2).toString().trim().toLowerCase(Locale.ROOT);
+            if (local.equals("false") || local.equals("'false'") || local.equals("'f'") || local.equals("'off'")) {
+                return new SessionEffect.SetParam(name.getValue().replace("''", "'").toLowerCase(Locale.ROOT),
+                        "'" + value.getValue() + "'");
+            }
+            if (local.equals("true") || local.equals("'true'") || local.equals("'t'") || local.equals("'on'")) return null;
+        }
+        return new SessionEffect.Pin("set_config with non-literal arguments");
+    }
+
+    static String functionName(Function f) {
+        List<String> parts = f.getMultipartName();
+        String name = parts == null || parts.isEmpty() ? f.getName() : String.join(".", parts);
+        return unquote(name == null ? "" : name);
+    }
+
+    private static String unquote(String name) {
+        return name.replace("\"", "").toLowerCase(Locale.ROOT);
+    }
+
+    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) return true;
+            if (t.getCause() == t) break;
+        }
+        return false;
+    }
+
+    private static String shortMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+        String m = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        m = m.strip();
+        int nl = m.indexOf('\n');
+        if (nl > 0) m = m.substring(0, nl);
+        return m.length() > 120 ? m.substring(0, 120) + "…" : m;
+    }
+
+    /** Collects tables (TablesNamesFinder's job) plus every function call, locking clause and SELECT INTO. */
+    private static final class Finder extends TablesNamesFinder<Void> {
+        final List<Function> calls = new ArrayList<>();
+        String lockMode;
+        boolean selectInto;
+
+        @Override
+        public <S> Void visit(Function function, S context) {
+            calls.add(function);
+            return super.visit(function, context);
+        }
+
+        @Override
+        public <S> Void visit(PlainSelect plainSelect, S context) {
+            if (plainSelect.getForMode() != null) lockMode = plainSelect.getForMode().toString().replace('_', ' ');
+            if (plainSelect.getIntoTables() != null && !plainSelect.getIntoTables().isEmpty()) selectInto = true;
+            return super.visit(plainSelect, context);
+        }
+    }
+}
