@@ -11,6 +11,9 @@ import java.util.Map;
 public final class ServerSessionState {
     /** Parameters set by pgsplit on this connection on behalf of clients (name to SQL value text). */
     public final Map<String, String> appliedParams = new HashMap<>();
+    /** The client session whose settings were last applied here, and their version: skips re-checking. */
+    public Object appliedOwner;
+    public int appliedVersion;
     /** ParameterStatus values the server reported (client_encoding, TimeZone, ...). */
     public final Map<String, String> reportedParams = new HashMap<>();
     /** Prepared statements present on this connection under pgsplit's names; bounded, LRU. */
@@ -25,6 +28,7 @@ public final class ServerSessionState {
     /** After the server ran a reset query (DISCARD ALL): nothing of any client remains. */
     public void clearAfterReset() {
         appliedParams.clear();
+        appliedOwner = null;
         statements.clear();
         transactionStatus = 'I';
     }

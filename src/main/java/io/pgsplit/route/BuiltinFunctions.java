@@ -35,7 +35,11 @@ public final class BuiltinFunctions {
     private static final Set<String> VOLATILE_BUT_READ_ONLY = Set.of(
             "random", "random_normal", "pg_sleep", "pg_sleep_for", "pg_sleep_until", "clock_timestamp", "timeofday",
             "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4", "uuidv4", "uuidv7",
-            "statement_timestamp", "txid_current_snapshot", "pg_current_snapshot");
+            "statement_timestamp", "txid_current_snapshot", "pg_current_snapshot",
+            // system information that pg_proc marks volatile but that only reads, and works on a standby
+            "pg_is_in_recovery", "pg_last_wal_replay_lsn", "pg_last_wal_receive_lsn", "pg_last_xact_replay_timestamp",
+            "pg_is_wal_replay_paused", "pg_get_wal_replay_pause_state", "pg_blocking_pids", "pg_stat_file",
+            "pg_conf_load_time", "pg_postmaster_start_time");
 
     /** Well-known STABLE or IMMUTABLE built-ins, treated as reads when the catalog does not know them. */
     private static final Set<String> STABLE_OR_IMMUTABLE = Set.of(
@@ -69,7 +73,7 @@ public final class BuiltinFunctions {
             "pg_conf_load_time", "pg_typeof", "format_type", "obj_description", "col_description", "shobj_description",
             "pg_table_size", "pg_relation_size", "pg_total_relation_size", "pg_indexes_size", "pg_database_size",
             "pg_column_size", "pg_size_pretty", "pg_size_bytes", "pg_last_wal_replay_lsn", "pg_last_wal_receive_lsn",
-            "pg_last_xact_replay_timestamp", "pg_current_wal_lsn", "pg_wal_lsn_diff", "pg_is_wal_replay_paused",
+            "pg_last_xact_replay_timestamp", "pg_wal_lsn_diff", "pg_is_wal_replay_paused",
             "txid_snapshot_xmin", "txid_snapshot_xmax", "pg_snapshot_xmin", "pg_snapshot_xmax", "pg_xact_commit_timestamp",
             "pg_jit_available", "pg_listening_channels", "pg_my_temp_schema", "pg_blocking_pids", "pg_trigger_depth",
             "pg_encoding_to_char", "pg_char_to_encoding", "pg_client_encoding", "row_to_json", "to_json", "to_jsonb",

@@ -1,0 +1,112 @@
+package io.pgsplit.cli;
+
+import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.cluster.PasswordType;
+import io.pgsplit.config.ConfigException;
+import io.pgsplit.config.ConfigLoader;
+import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.server.Pgsplit;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a local PostgreSQL primary with streaming replicas and pgsplit in front of them, "
+                + "with user app (password app) owning database app. Prints each server's address and a "
+                + "postgresql:// URI for psql. Ctrl-C or SIGTERM stops everything.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--replicas", defaultValue = "2", description = "Number of streaming replicas (default ${DEFAULT-VALUE})")
+    int replicas;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Where the servers' data and logs go "
+            + "(default: a pgsplit-demo directory under the system temp dir)")
+    Path dir;
+
+    @Option(names = "--port", defaultValue = "6432", description = "pgsplit's port (default ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--pool-mode", defaultValue = "transaction",
+            description = "session, transaction or statement (default ${DEFAULT-VALUE})")
+    String poolMode;
+
+    @Option(names = "--pool-size", defaultValue = "10", description = "Server connections per pool (default ${DEFAULT-VALUE})")
+    int poolSize;
+
+    @Option(names = "--rules", paramLabel = "FILE", description = "A routing-rules file (see routing-rules/)")
+    Path rules;
+
+    @Override
+    public Integer call() throws Exception {
+        if (replicas < 0 || replicas > 10) {
+            System.err.println("pgsplit demo: --replicas must be between 0 and 10");
+            return 2;
+        }
+        Path base = dir != null ? dir : Path.of(System.getProperty("java.io.tmpdir"), "pgsplit-demo");
+        PgsplitConfig config;
+        LocalPgCluster cluster = LocalPgCluster.builder().dir(base).replicas(replicas).build();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Pgsplit[] router = new Pgsplit[1];
+        Thread hook = new Thread(() -> {
+            if (router[0] != null) {
+                router[0].close();
+            }
+            cluster.stop();
+            stopped.countDown();
+        }, "pgsplit-demo-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        System.out.println("starting PostgreSQL (primary + " + replicas + " replicas) in " + base + " ...");
+        cluster.start();
+        cluster.createUser("app", "app", PasswordType.SCRAM);
+        cluster.createDatabase("app", "app");
+        System.out.println("primary " + cluster.host() + ":" + cluster.primaryPort());
+        List<String> names = cluster.replicaNames();
+        for (int i = 0; i < names.size(); i++) {
+            System.out.println("replica " + names.get(i) + " " + cluster.host() + ":" + cluster.replicaPorts().get(i));
+        }
+        try {
+            config = ConfigLoader.parse(yaml(cluster), "demo");
+        } catch (ConfigException e) {
+            e.errors().forEach(System.err::println);
+            return 2;
+        }
+        router[0] = Pgsplit.start(config);
+        System.out.println("pgsplit " + cluster.host() + ":" + router[0].port() + " (" + poolMode + " pooling, "
+                + "reads to replicas)");
+        System.out.println("postgresql://app:app@" + cluster.host() + ":" + router[0].port() + "/app");
+        System.out.println("Try: psql \"postgresql://app:app@" + cluster.host() + ":" + router[0].port()
+                + "/app\" -c 'SELECT inet_server_port(), pg_is_in_recovery()'   (Ctrl-C stops the demo)");
+        System.out.flush();
+        stopped.await();
+        return 0;
+    }
+
+    private String yaml(LocalPgCluster cluster) {
+        StringBuilder y = new StringBuilder();
+        y.append("listen: {host: 127.0.0.1, port: ").append(port).append("}\n");
+        y.append("databases:\n  app:\n    primary: \"").append(cluster.host()).append(':')
+                .append(cluster.primaryPort()).append("\"\n    replicas:\n");
+        List<String> names = cluster.replicaNames();
+        if (names.isEmpty()) {
+            y.setLength(y.length() - "    replicas:\n".length());
+            y.append("    replicas: []\n");
+        }
+        for (int i = 0; i < names.size(); i++) {
+            y.append("      - {name: ").append(names.get(i)).append(", host: ").append(cluster.host())
+                    .append(", port: ").append(cluster.replicaPorts().get(i)).append("}\n");
+        }
+        y.append("users:\n  app: {password: app}\n");
+        y.append("pool: {pool_mode: ").append(poolMode).append(", pool_size: ").append(poolSize).append("}\n");
+        if (rules != null) {
+            y.append("routing: {rules: \"").append(rules.toAbsolutePath()).append("\"}\n");
+        }
+        return y.toString();
+    }
+
+    static boolean exists(Path p) {
+        return Files.exists(p);
+    }
+}

@@ -1,0 +1,1713 @@
+package io.pgsplit.server;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.pgsplit.auth.AuthFailedException;
+import io.pgsplit.auth.ClientAuthenticator;
+import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
+import io.pgsplit.config.PoolMode;
+import io.pgsplit.config.SessionStatePolicy;
+import io.pgsplit.config.UserConfig;
+import io.pgsplit.pool.Pool;
+import io.pgsplit.pool.PoolException;
+import io.pgsplit.pool.ReleaseMode;
+import io.pgsplit.pool.ServerConnection;
+import io.pgsplit.pool.ServerDataListener;
+import io.pgsplit.protocol.Bufs;
+import io.pgsplit.protocol.ErrorFields;
+import io.pgsplit.protocol.FrameDecoder;
+import io.pgsplit.protocol.MessageType;
+import io.pgsplit.protocol.Messages;
+import io.pgsplit.protocol.ProtocolException;
+import io.pgsplit.protocol.SqlState;
+import io.pgsplit.protocol.StartupPacket;
+import io.pgsplit.route.RouteDecision;
+import io.pgsplit.route.SessionEffect;
+import io.pgsplit.route.StatementInfo;
+import io.pgsplit.route.StatementKind;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection, from its first byte to its last. Everything here runs on the client
+ * channel's event loop; replies from a server connection on another loop hop over first.
+ *
+ * <p>The client's messages are grouped into {@link Unit}s (a Query, or extended-protocol messages up
+ * to a Sync), each routed to one node and sent on one server connection, borrowed from that node's
+ * pool for as long as the pool mode and the session's state require. Replies stream back untouched
+ * except where pgsplit must answer for itself (see {@link Expect}).
+ */
+public final class ClientSession extends ChannelInboundHandlerAdapter implements ServerDataListener {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    /** A DataRow or CopyData this large is streamed in pieces instead of being waited for whole. */
+    private static final int STREAM_THRESHOLD = 8192;
+    /** Replies held back for a possible retry on the primary, at most. */
+    private static final int HOLDBACK_LIMIT = 256 * 1024;
+
+    private enum Phase { STARTUP, AUTH, READY, CLOSED }
+
+    private final RouterContext ctx;
+    private final FrameDecoder decoder;
+    private Channel channel;
+    private EventLoop loop;
+    private Phase phase = Phase.STARTUP;
+    private ScheduledFuture<?> startupTimer;
+    private ScheduledFuture<?> idleTimer;
+
+    // ---- identity, from the start-up packet ----
+    private String userName;
+    private String databaseName;
+    private UserConfig user;
+    private ClientAuthenticator authenticator;
+    private DatabaseRuntime db;
+    private PoolConfig poolConfig;
+    private PoolMode mode;
+    private SessionParams params;
+    private String applicationName = "";
+    private int processId;
+    private int secretKey;
+
+    // ---- routing state ----
+    /** Route hint of the whole session: from SET pgsplit.route or options=-c pgsplit.route=... */
+    private String sessionRoute = "auto";
+    private boolean standardConformingStrings = true;
+    private boolean readOnlyDefault;
+    private boolean serializableDefault;
+    /** Last transaction status the client was told: 'I', 'T' or 'E'. */
+    private char clientTxnStatus = 'I';
+    /** A BEGIN pgsplit answered itself, not yet sent: it goes with the transaction's first statement. */
+    private Unit deferredBegin;
+    /** The sticky replica of a session-mode client (one server connection per node it uses). */
+    private Node stickyReplica;
+
+    // ---- server connections ----
+    /** The connection the client's work is on now (its replies go to the client). */
+    private ServerConnection active;
+    /** Session mode: the connection kept for each node this client has used. */
+    private final Map<Node, ServerConnection> sessionConnections = new HashMap<>(4);
+    private boolean acquiring;
+    private final ArrayDeque<Expect> expects = new ArrayDeque<>();
+    /** The server skips extended-protocol messages until Sync after an error. */
+    private boolean serverSkippingToSync;
+    private ByteBuf partial;
+    private int streamRemaining;
+    private boolean copyIn;
+    private boolean lastCommandWasCommit;
+
+    // ---- client work ----
+    private final ArrayDeque<Unit> pending = new ArrayDeque<>();
+    private Unit batch;
+    private final Map<String, ClientStatement> statements = new HashMap<>();
+    private final Map<String, List<StatementInfo>> portals = new HashMap<>();
+    /** The last unnamed Parse, so a later Bind of the unnamed statement can be re-prepared elsewhere. */
+    private ClientStatement unnamed;
+    private final SessionState sessionState = new SessionState();
+    private boolean clientPaused;
+
+    public ClientSession(RouterContext ctx, FrameDecoder decoder) {
+        this.ctx = ctx;
+        this.decoder = decoder;
+    }
+
+    // =====================================================================================
+    // Netty events
+    // =====================================================================================
+
+    @Override
+    public void channelActive(ChannelHandlerContext c) {
+        channel = c.channel();
+        loop = channel.eventLoop();
+        long timeout = ctx.config().listen().startupTimeout().toMillis();
+        if (timeout > 0) {
+            startupTimer = loop.schedule(() -> {
+                if (phase == Phase.STARTUP || phase == Phase.AUTH) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, "pgsplit: start-up and authentication not completed within "
+                            + timeout + " ms");
+                }
+            }, timeout, TimeUnit.MILLISECONDS);
+        }
+        c.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext c, Object m) {
+        ByteBuf msg = (ByteBuf) m;
+        try {
+            switch (phase) {
+                case STARTUP -> onStartupPacket(msg);
+                case AUTH -> onAuthMessage(msg);
+                case READY -> {
+                    onClientMessage(msg);
+                    msg = null; // ownership passed on
+                }
+                case CLOSED -> {
+                }
+            }
+        } catch (ProtocolException e) {
+            fatal(SqlState.PROTOCOL_VIOLATION, e.getMessage());
+        } finally {
+            if (msg != null) {
+                msg.release();
+            }
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext c) {
+        if (active != null && active.isActive()) {
+            active.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext c) {
+        // A slow client: stop reading from its server so replies do not pile up in memory.
+        boolean writable = channel.isWritable();
+        if (active != null) {
+            active.setAutoRead(writable);
+        }
+        c.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext c) {
+        close(null);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+        Throwable root = cause.getCause() instanceof ProtocolException ? cause.getCause() : cause;
+        if (root instanceof ProtocolException) {
+            fatal(SqlState.PROTOCOL_VIOLATION, root.getMessage());
+        } else if (root instanceof java.io.IOException) {
+            log.debug("client {}: {}", remote(), root.toString());
+            close(null);
+        } else {
+            log.warn("client {}: unexpected error", remote(), root);
+            fatal(SqlState.INTERNAL_ERROR, "pgsplit internal error: " + root);
+        }
+    }
+
+    // =====================================================================================
+    // Start-up and authentication
+    // =====================================================================================
+
+    private void onStartupPacket(ByteBuf msg) {
+        StartupPacket p = StartupPacket.decode(msg);
+        switch (p.code()) {
+            case MessageType.SSL_REQUEST, MessageType.GSSENC_REQUEST ->
+                    channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
+            case MessageType.CANCEL_REQUEST -> {
+                ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
+                close(null);
+            }
+            default -> onStartupMessage(p.parameters());
+        }
+    }
+
+    private void onStartupMessage(Map<String, String> startup) {
+        decoder.mode(FrameDecoder.Mode.TYPED);
+        userName = startup.get("user");
+        if (userName == null || userName.isEmpty()) {
+            fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
+            return;
+        }
+        databaseName = startup.getOrDefault("database", userName);
+        if (databaseName.isEmpty()) {
+            databaseName = userName;
+        }
+        if (startup.containsKey("replication") && !"false".equalsIgnoreCase(startup.get("replication"))
+                && !"0".equals(startup.get("replication"))) {
+            fatal(SqlState.FEATURE_NOT_SUPPORTED, "pgsplit does not support replication connections");
+            return;
+        }
+        Map<String, String> clientParams = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : startup.entrySet()) {
+            String k = e.getKey();
+            if (k.equals("user") || k.equals("database") || k.equals("replication") || k.startsWith("_pq_.")) {
+                continue;
+            }
+            if (k.equals("options")) {
+                StartupOptions.parse(e.getValue()).forEach(clientParams::put);
+                continue;
+            }
+            clientParams.put(k, e.getValue());
+        }
+        String hint = clientParams.remove("pgsplit.route");
+        if (hint != null && ctx.config().routing().hints()) {
+            sessionRoute = hint.toLowerCase();
+        }
+        applicationName = clientParams.getOrDefault("application_name", "");
+        params = new SessionParams(clientParams);
+        user = ctx.config().users().get(userName);
+        authenticator = new ClientAuthenticator(userName, user);
+        if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
+            fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already (pgsplit max_client_conn "
+                    + ctx.config().listen().maxClientConn() + ")");
+            return;
+        }
+        phase = Phase.AUTH;
+        ByteBuf first = authenticator.start();
+        if (authenticator.isTrust()) {
+            first.release();
+            authenticated();
+        } else {
+            channel.writeAndFlush(first);
+        }
+    }
+
+    private void onAuthMessage(ByteBuf msg) {
+        if (msg.getByte(0) != MessageType.Frontend.PASSWORD) {
+            throw new ProtocolException("expected password response, got message type "
+                    + FrameDecoder.printable(msg.getByte(0)));
+        }
+        try {
+            ClientAuthenticator.Step step = authenticator.onPasswordMessage(msg);
+            ByteBuf reply = authenticator.takeReply();
+            if (reply != null) {
+                channel.writeAndFlush(reply);
+            }
+            if (step == ClientAuthenticator.Step.OK) {
+                authenticated();
+            }
+        } catch (AuthFailedException e) {
+            log.info("client {}: authentication failed for user \"{}\"", remote(), userName);
+            fatal(SqlState.INVALID_PASSWORD, e.getMessage());
+        }
+    }
+
+    private void authenticated() {
+        db = ctx.database(databaseName);
+        if (db == null) {
+            fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseName + "\" does not exist");
+            return;
+        }
+        poolConfig = ctx.config().poolFor(databaseName, userName);
+        mode = poolConfig.mode();
+        channel.write(Messages.authenticationOk());
+        // Log in to the primary once now: it checks the server credentials, applies the client's
+        // start-up parameters (an invalid one fails here, as it would on PostgreSQL) and tells us
+        // the ParameterStatus values to report.
+        Pool pool = db.pool(db.primary(), user);
+        acquiring = true;
+        pool.acquire(loop).addListener((Future<ServerConnection> f) -> {
+            acquiring = false;
+            if (!f.isSuccess()) {
+                failConnect(f.cause());
+                return;
+            }
+            ServerConnection conn = f.getNow();
+            if (phase == Phase.CLOSED) {
+                conn.pool().release(conn, ReleaseMode.REUSE);
+                return;
+            }
+            bind(conn);
+            String sync = params.syncSql(conn.state);
+            if (sync != null) {
+                sendInjectedQuery(conn, sync);
+                conn.flush();
+            }
+            whenIdle = this::finishStartup;
+            maybeIdle();
+        });
+    }
+
+    private Runnable whenIdle;
+
+    private void finishStartup() {
+        ServerConnection conn = active;
+        Map<String, String> report = new LinkedHashMap<>(conn.loginParameters());
+        report.putAll(conn.state.reportedParams);
+        report.put("in_hot_standby", "off");
+        for (Map.Entry<String, String> e : report.entrySet()) {
+            channel.write(Messages.parameterStatus(e.getKey(), e.getValue()));
+        }
+        standardConformingStrings = !"off".equals(report.get("standard_conforming_strings"));
+        readOnlyDefault = "on".equals(report.get("default_transaction_read_only"));
+        processId = ctx.cancels().register(this);
+        secretKey = ctx.cancels().secretOf(processId);
+        channel.write(Messages.backendKeyData(processId, secretKey));
+        phase = Phase.READY;
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+        }
+        channel.writeAndFlush(Messages.readyForQuery('I'));
+        log.debug("client {}: user \"{}\" database \"{}\" ready ({} pooling)", remote(), userName, databaseName, mode);
+        maybeIdle();
+    }
+
+    private void failConnect(Throwable cause) {
+        if (cause instanceof PoolException pe) {
+            fatal(pe.sqlState(), pe.getMessage());
+        } else {
+            fatal(SqlState.CONNECTION_FAILURE, "pgsplit: could not get a server connection: " + cause);
+        }
+    }
+
+    // =====================================================================================
+    // Client messages after start-up
+    // =====================================================================================
+
+    private void onClientMessage(ByteBuf msg) {
+        byte type = msg.getByte(0);
+        cancelIdleTimer();
+        switch (type) {
+            case MessageType.Frontend.QUERY -> {
+                flushBatchIfAny();
+                Unit u = new Unit(Unit.Type.SIMPLE_QUERY);
+                u.sql = Bufs.getCString(msg, 5);
+                u.endsWithSync = true;
+                u.add(msg);
+                enqueue(u);
+            }
+            case MessageType.Frontend.PARSE, MessageType.Frontend.BIND, MessageType.Frontend.DESCRIBE,
+                    MessageType.Frontend.EXECUTE, MessageType.Frontend.CLOSE -> {
+                if (batch == null) {
+                    batch = new Unit(Unit.Type.EXTENDED);
+                }
+                batch.add(msg);
+            }
+            case MessageType.Frontend.SYNC, MessageType.Frontend.FLUSH -> {
+                if (batch == null) {
+                    batch = new Unit(Unit.Type.EXTENDED);
+                }
+                batch.add(msg);
+                batch.endsWithSync = type == MessageType.Frontend.SYNC;
+                Unit u = batch;
+                batch = null;
+                enqueue(u);
+            }
+            case MessageType.Frontend.FUNCTION_CALL -> {
+                flushBatchIfAny();
+                Unit u = new Unit(Unit.Type.FUNCTION_CALL);
+                u.endsWithSync = true;
+                u.add(msg);
+                enqueue(u);
+            }
+            case MessageType.Frontend.COPY_DATA, MessageType.Frontend.COPY_DONE, MessageType.Frontend.COPY_FAIL -> {
+                if (copyIn && active != null) {
+                    active.write(msg);
+                    if (type != MessageType.Frontend.COPY_DATA) {
+                        copyIn = false;
+                        active.flush();
+                    }
+                } else {
+                    msg.release(); // PostgreSQL ignores these outside COPY too
+                }
+            }
+            case MessageType.Frontend.TERMINATE -> {
+                msg.release();
+                close(null);
+            }
+            default -> {
+                msg.release();
+                throw new ProtocolException("invalid frontend message type " + (msg.getByte(0) & 0xFF)
+                        + " ('" + FrameDecoder.printable(type) + "')");
+            }
+        }
+    }
+
+    private void flushBatchIfAny() {
+        if (batch != null) {
+            // Extended messages without a Sync before a Query: send them along, bound to one connection.
+            batch.endsWithSync = false;
+            Unit u = batch;
+            batch = null;
+            enqueue(u);
+        }
+    }
+
+    private void enqueue(Unit u) {
+        pending.add(u);
+        if (pending.size() > 256 && !clientPaused) {
+            clientPaused = true; // a client pipelining far ahead of its server: stop reading it for now
+            channel.config().setAutoRead(false);
+        }
+        processPending();
+    }
+
+    // =====================================================================================
+    // Routing and dispatch
+    // =====================================================================================
+
+    /** Sends as much pending work as the current state allows. */
+    private void processPending() {
+        while (phase == Phase.READY && !acquiring && !pending.isEmpty()) {
+            Unit u = pending.peek();
+            if (u.decision == null) {
+                prepare(u);
+                if (u.decision == null) {
+                    return; // answered already, or waiting for a classification
+                }
+            }
+            if (u.virtual) {
+                if (!expects.isEmpty()) {
+                    return; // pgsplit's own answers must come after the replies still on their way
+                }
+                pending.poll();
+                answerVirtually(u);
+                continue;
+            }
+            ServerConnection target = currentConnectionFor(u);
+            if (target != null) {
+                pending.poll();
+                send(u, target);
+                continue;
+            }
+            if (!expects.isEmpty() || active != null && mustStayOnActive()) {
+                return; // the work in flight must finish before the client moves to another connection
+            }
+            park();
+            Node node = chooseNode(u.decision, null);
+            if (node == null) {
+                pending.poll();
+                answerWithError(u, SqlState.CONNECTION_FAILURE, "pgsplit: no server available for "
+                        + u.decision + " in database \"" + databaseName + "\"");
+                continue;
+            }
+            ServerConnection kept = sessionConnections.get(node);
+            if (kept != null && kept.isActive()) {
+                bind(kept);
+                continue;
+            }
+            acquireFor(u, node);
+            return;
+        }
+        if (clientPaused && pending.size() < 64) {
+            clientPaused = false;
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** The already-bound connection this unit may go on right now, or null. */
+    private ServerConnection currentConnectionFor(Unit u) {
+        if (active == null || !active.isActive()) {
+            return null;
+        }
+        if (retryableInFlight() || u.retryable && !expects.isEmpty()) {
+            return null; // a unit that may be re-run elsewhere travels alone
+        }
+        if (mustStayOnActive() || nodeMatches(u.decision, active.node())) {
+            return active;
+        }
+        return null;
+    }
+
+    private boolean retryableInFlight() {
+        for (Expect e : expects) {
+            if (e.unit != null && e.unit.retryable) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** An open transaction, COPY or pinned session state ties the client to its current connection. */
+    private boolean mustStayOnActive() {
+        return active.state.transactionStatus != 'I' || clientTxnStatus != 'I' && deferredBegin == null || copyIn
+                || sessionState.pinned() && mode != PoolMode.SESSION;
+    }
+
+    private boolean nodeMatches(RouteDecision d, Node node) {
+        return switch (d.target()) {
+            case PRIMARY -> node.isPrimary();
+            case REPLICA -> !node.isPrimary() || db.primaryServesReads() && db.replicasUp() == 0
+                    || node.isPrimary() && db.primaryInReadRotation();
+            case NAMED -> node.name().equals(d.nodeName()) || d.nodeName().equals(node.group());
+            case ANY -> true;
+        };
+    }
+
+    private Node chooseNode(RouteDecision d, Node exclude) {
+        return switch (d.target()) {
+            case PRIMARY -> db.primary();
+            case REPLICA, ANY -> {
+                if (mode == PoolMode.SESSION && stickyReplica != null && stickyReplica.isUp() && stickyReplica != exclude) {
+                    yield stickyReplica;
+                }
+                Node n = db.pickReadNode(exclude);
+                if (mode == PoolMode.SESSION && n != null && !n.isPrimary()) {
+                    stickyReplica = n;
+                }
+                yield n;
+            }
+            case NAMED -> db.pickNamed(d.nodeName(), exclude);
+        };
+    }
+
+    /** Leaves the active connection: back to the pool, or kept for this session. */
+    private void park() {
+        if (active == null) {
+            return;
+        }
+        ServerConnection conn = active;
+        if (mode == PoolMode.SESSION && conn.isActive()) {
+            sessionConnections.put(conn.node(), conn);
+            active = null;
+            return;
+        }
+        unbind();
+        conn.pool().release(conn, conn.isActive() ? ReleaseMode.REUSE : ReleaseMode.CLOSE);
+    }
+
+    private void acquireFor(Unit u, Node node) {
+        Pool pool = db.pool(node, user);
+        acquiring = true;
+        pool.acquire(loop).addListener((Future<ServerConnection> f) -> {
+            acquiring = false;
+            if (phase == Phase.CLOSED) {
+                if (f.isSuccess()) {
+                    f.getNow().pool().release(f.getNow(), ReleaseMode.REUSE);
+                }
+                return;
+            }
+            if (!f.isSuccess()) {
+                onAcquireFailed(u, node, f.cause());
+                return;
+            }
+            ServerConnection conn = f.getNow();
+            bind(conn);
+            processPending();
+        });
+    }
+
+    private void onAcquireFailed(Unit u, Node node, Throwable cause) {
+        if (!node.isPrimary() && u.decision.target() != RouteDecision.Target.PRIMARY) {
+            // A replica we could not reach: try the others, then the primary (reads are safe there).
+            Node other = chooseNode(u.decision, node);
+            if (other == null || other == node) {
+                other = db.primaryServesReads() ? db.primary() : null;
+            }
+            if (other != null) {
+                log.warn("database \"{}\": {} unavailable ({}); sending the read to {}", databaseName, node,
+                        cause.getMessage(), other);
+                if (stickyReplica == node) {
+                    stickyReplica = null;
+                }
+                acquireFor(u, other);
+                return;
+            }
+        }
+        pending.poll();
+        String sqlState = cause instanceof PoolException pe ? pe.sqlState() : SqlState.CONNECTION_FAILURE;
+        answerWithError(u, sqlState, cause.getMessage());
+        processPending();
+    }
+
+    private void bind(ServerConnection conn) {
+        active = conn;
+        sessionConnections.remove(conn.node());
+        conn.attach(this);
+        conn.setAutoRead(channel.isWritable());
+    }
+
+    private void unbind() {
+        if (active != null) {
+            active.attach(null);
+            active = null;
+        }
+        if (partial != null) {
+            partial.release();
+            partial = null;
+        }
+        streamRemaining = 0;
+        serverSkippingToSync = false;
+    }
+
+    // =====================================================================================
+    // Preparing a unit: classification, session rules, virtual answers
+    // =====================================================================================
+
+    /** Classifies and routes {@code u}; answers it directly (and removes it) when pgsplit must. */
+    private void prepare(Unit u) {
+        List<StatementInfo> infos = new ArrayList<>(2);
+        boolean write = false;
+        String reason = null;
+        io.pgsplit.route.Classification first = null;
+        String sqlForHints = null;
+        if (u.type == Unit.Type.SIMPLE_QUERY) {
+            io.pgsplit.route.Classification c = ctx.classify(u.sql, db, standardConformingStrings);
+            first = c;
+            infos.addAll(c.parsed().statements());
+            write = c.write();
+            reason = c.reason();
+            sqlForHints = u.sql;
+        } else if (u.type == Unit.Type.FUNCTION_CALL) {
+            write = true;
+            reason = "write: FunctionCall message";
+        } else {
+            for (ByteBuf m : u.messages) {
+                byte t = m.getByte(0);
+                if (t == MessageType.Frontend.PARSE) {
+                    ClientStatement st = registerParse(m);
+                    infos.addAll(st.statements());
+                    if (st.write()) {
+                        write = true;
+                        reason = st.reason();
+                    } else if (reason == null) {
+                        reason = st.reason();
+                    }
+                    if (sqlForHints == null) {
+                        sqlForHints = st.sql();
+                        u.sql = st.sql();
+                    }
+                } else if (t == MessageType.Frontend.BIND) {
+                    String stmt = Bufs.getCString(m, Bufs.cstringEnd(m, 5, m.writerIndex()) + 1);
+                    ClientStatement st = stmt.isEmpty() ? unnamed : statements.get(stmt);
+                    if (st != null && !containsParse(u, stmt)) {
+                        infos.addAll(st.statements());
+                        if (st.write()) {
+                            write = true;
+                            reason = st.reason();
+                        } else if (reason == null) {
+                            reason = st.reason();
+                        }
+                        if (sqlForHints == null) {
+                            sqlForHints = st.sql();
+                            u.sql = st.sql();
+                        }
+                    } else if (st == null && !containsParse(u, stmt)) {
+                        write = true;
+                        reason = "write: statement \"" + stmt + "\" unknown to pgsplit";
+                    }
+                }
+            }
+            if (reason == null) {
+                reason = "read: no statement to execute";
+            }
+        }
+        u.statements = infos;
+        if (refuseIfNeeded(u)) {
+            return;
+        }
+        if (interceptOwnSettings(u)) {
+            return;
+        }
+        if (deferBeginIfPossible(u)) {
+            return;
+        }
+        u.decision = ctx.router().decide(new io.pgsplit.route.RouteRequest(u.sql == null ? "" : u.sql, sqlForHints,
+                infos, write, reason, first, databaseName, userName, applicationName, clientAddress(),
+                clientTxnStatus != 'I', sessionRoute, readOnlyDefault, serializableDefault,
+                sessionState.pinned(), u.type == Unit.Type.FUNCTION_CALL));
+        if (deferredBegin != null) {
+            // The transaction's first statement decides where the deferred BEGIN goes.
+            u.decision = ctx.router().decideTransaction(deferredBegin.statements, infos, u.decision,
+                    readOnlyDefault, serializableDefault);
+        }
+        u.retryable = ctx.config().routing().retryWriteOnReplica() && !u.decision.isPrimary()
+                && clientTxnStatus == 'I' && deferredBegin == null && u.endsWithSync && !startsTransaction(infos)
+                && !isCopy(infos);
+        if (log.isDebugEnabled()) {
+            log.debug("client {}: {} -> {}", remote(), abbreviate(u.sql), u.decision);
+        }
+    }
+
+    private static boolean containsParse(Unit u, String name) {
+        for (ByteBuf m : u.messages) {
+            if (m.getByte(0) == MessageType.Frontend.PARSE && Bufs.getCString(m, 5).equals(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private ClientStatement registerParse(ByteBuf m) {
+        String name = Bufs.getCString(m, 5);
+        int sqlAt = Bufs.cstringEnd(m, 5, m.writerIndex()) + 1;
+        String sql = Bufs.getCString(m, sqlAt);
+        int typesAt = Bufs.cstringEnd(m, sqlAt, m.writerIndex()) + 1;
+        ByteBuf types = m.slice(typesAt, m.writerIndex() - typesAt);
+        io.pgsplit.route.Classification c = ctx.classify(sql, db, standardConformingStrings);
+        ClientStatement st = ClientStatement.of(name, sql, types, c);
+        if (name.isEmpty()) {
+            unnamed = st;
+        } else {
+            statements.put(name, st);
+        }
+        return st;
+    }
+
+    private static boolean startsTransaction(List<StatementInfo> infos) {
+        for (StatementInfo i : infos) {
+            if (i.kind() == StatementKind.BEGIN || i.kind() == StatementKind.START_TRANSACTION) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isCopy(List<StatementInfo> infos) {
+        for (StatementInfo i : infos) {
+            if (i.kind() == StatementKind.COPY_FROM || i.kind() == StatementKind.COPY_TO) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Statement mode refuses transactions; the refuse policy refuses session state. */
+    private boolean refuseIfNeeded(Unit u) {
+        if (mode == PoolMode.STATEMENT) {
+            for (StatementInfo i : u.statements) {
+                if (i.kind() == StatementKind.BEGIN || i.kind() == StatementKind.START_TRANSACTION) {
+                    pending.poll();
+                    answerWithError(u, SqlState.FEATURE_NOT_SUPPORTED, "pgsplit: transaction blocks are not allowed"
+                            + " in statement pooling mode (pool_mode: statement); use transaction pooling for "
+                            + "multi-statement transactions");
+                    return true;
+                }
+            }
+        }
+        if (mode != PoolMode.SESSION && poolConfig.sessionStatePolicy() == SessionStatePolicy.REFUSE) {
+            for (StatementInfo i : u.statements) {
+                for (SessionEffect e : i.effects()) {
+                    if (e instanceof SessionEffect.Pin pin) {
+                        pending.poll();
+                        answerWithError(u, SqlState.FEATURE_NOT_SUPPORTED, "pgsplit: " + pin.what()
+                                + " keeps state on one server connection, which " + mode.name().toLowerCase()
+                                + " pooling shares between clients (session_state_policy: refuse); use session "
+                                + "pooling for it, or set session_state_policy: pin");
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** SET pgsplit.route = ... is pgsplit's own setting: answered here, never sent. */
+    private boolean interceptOwnSettings(Unit u) {
+        if (u.type != Unit.Type.SIMPLE_QUERY || u.statements.size() != 1) {
+            return false;
+        }
+        StatementInfo i = u.statements.get(0);
+        for (SessionEffect e : i.effects()) {
+            String name = e instanceof SessionEffect.SetParam sp ? sp.name()
+                    : e instanceof SessionEffect.ResetParam rp ? rp.name() : null;
+            if (name != null && name.equals("pgsplit.route")) {
+                if (!ctx.config().routing().hints()) {
+                    pending.poll();
+                    answerWithError(u, SqlState.FEATURE_NOT_SUPPORTED, "pgsplit: routing hints are disabled"
+                            + " (routing.hints: false)");
+                    return true;
+                }
+                String value = e instanceof SessionEffect.SetParam sp ? unquote(sp.valueSql()).toLowerCase() : "auto";
+                if (!value.equals("primary") && !value.equals("replica") && !value.equals("auto")) {
+                    pending.poll();
+                    answerWithError(u, "22023", "invalid value for parameter \"pgsplit.route\": \"" + value
+                            + "\" (allowed: primary, replica, auto)");
+                    return true;
+                }
+                sessionRoute = value;
+                pending.poll();
+                u.virtual = true;
+                u.decision = RouteDecision.primary("pgsplit setting", null);
+                answerVirtually(u, "SET");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static String unquote(String v) {
+        String s = v.trim();
+        if (s.length() >= 2 && (s.startsWith("'") && s.endsWith("'") || s.startsWith("\"") && s.endsWith("\""))) {
+            return s.substring(1, s.length() - 1);
+        }
+        return s;
+    }
+
+    /**
+     * With splitting on, a lone BEGIN is answered by pgsplit and sent later together with the
+     * transaction's first statement, which may still say where it belongs (SET TRANSACTION READ ONLY).
+     */
+    private boolean deferBeginIfPossible(Unit u) {
+        if (!ctx.config().routing().splitting() || clientTxnStatus != 'I' || deferredBegin != null
+                || u.statements.size() != 1 || !u.endsWithSync || !expects.isEmpty()) {
+            if (deferredBegin != null && u.statements.size() == 1 && endsTransaction(u.statements.get(0))
+                    && expects.isEmpty()) {
+                // BEGIN; COMMIT with nothing between: no server needs to hear of it.
+                Unit begin = deferredBegin;
+                deferredBegin = null;
+                begin.releaseMessages();
+                pending.poll();
+                u.virtual = true;
+                answerVirtually(u, u.statements.get(0).kind() == StatementKind.COMMIT ? "COMMIT" : "ROLLBACK");
+                clientTxnStatus = 'I';
+                return true;
+            }
+            return false;
+        }
+        StatementKind k = u.statements.get(0).kind();
+        if (k != StatementKind.BEGIN && k != StatementKind.START_TRANSACTION || mode == PoolMode.STATEMENT) {
+            return false;
+        }
+        if (!isPlainExtendedOrSimple(u)) {
+            return false;
+        }
+        pending.poll();
+        deferredBegin = u;
+        u.virtual = true;
+        answerVirtually(u, "BEGIN");
+        clientTxnStatus = 'T';
+        return true;
+    }
+
+    private static boolean endsTransaction(StatementInfo i) {
+        return i.kind() == StatementKind.COMMIT || i.kind() == StatementKind.ROLLBACK;
+    }
+
+    private static boolean isPlainExtendedOrSimple(Unit u) {
+        if (u.type == Unit.Type.SIMPLE_QUERY) {
+            return true;
+        }
+        for (ByteBuf m : u.messages) {
+            byte t = m.getByte(0);
+            if (t == MessageType.Frontend.DESCRIBE && m.getByte(5) == 'S') {
+                return false; // a statement Describe of BEGIN would need a ParameterDescription: not worth it
+            }
+        }
+        return u.type == Unit.Type.EXTENDED;
+    }
+
+    /** Answers a unit pgsplit handles itself as if the server had run {@code tag}. */
+    private void answerVirtually(Unit u, String tag) {
+        if (u.type == Unit.Type.SIMPLE_QUERY) {
+            channel.write(Messages.commandComplete(tag));
+        } else {
+            for (ByteBuf m : u.messages) {
+                switch (m.getByte(0)) {
+                    case MessageType.Frontend.PARSE -> channel.write(Messages.parseComplete());
+                    case MessageType.Frontend.BIND -> channel.write(Messages.bindComplete());
+                    case MessageType.Frontend.DESCRIBE -> channel.write(Messages.noData());
+                    case MessageType.Frontend.EXECUTE -> channel.write(Messages.commandComplete(tag));
+                    case MessageType.Frontend.CLOSE -> channel.write(Messages.closeComplete());
+                    default -> {
+                    }
+                }
+            }
+        }
+        char status = tag.equals("BEGIN") ? 'T' : tag.equals("SET") ? clientTxnStatus : 'I';
+        if (u.endsWithSync) {
+            channel.write(Messages.readyForQuery(status));
+        }
+        clientTxnStatus = status;
+        if (u != deferredBegin) {
+            u.releaseMessages();
+        }
+        channel.flush();
+    }
+
+    private void answerVirtually(Unit u) {
+        answerVirtually(u, "SET");
+    }
+
+    /** Answers a unit with an error, as the server would: ErrorResponse, then ReadyForQuery at its Sync. */
+    private void answerWithError(Unit u, String sqlState, String message) {
+        channel.write(Messages.error(sqlState, message));
+        if (u.endsWithSync) {
+            char status = clientTxnStatus == 'I' ? 'I' : 'E';
+            channel.write(Messages.readyForQuery(status));
+            clientTxnStatus = status;
+        }
+        u.releaseMessages();
+        channel.flush();
+    }
+
+    // =====================================================================================
+    // Sending a unit on a server connection
+    // =====================================================================================
+
+    private void send(Unit u, ServerConnection conn) {
+        db.noteRouted(conn.node(), u);
+        for (String evicted : conn.state.statements.drainPendingCloses()) {
+            conn.write(Messages.close('S', evicted));
+            expects.add(Expect.dropped(Expect.Kind.CLOSE));
+            conn.write(Messages.sync());
+            expects.add(Expect.dropped(Expect.Kind.SYNC));
+        }
+        String sync = params.syncSql(conn.state);
+        if (sync != null) {
+            sendInjectedQuery(conn, sync);
+        }
+        if (deferredBegin != null) {
+            Unit begin = deferredBegin;
+            deferredBegin = null;
+            writeMessages(begin, conn, true);
+            begin.releaseMessages();
+        }
+        writeMessages(u, conn, false);
+        if (u.retryable) {
+            u.heldReplies = new ArrayList<>(4);
+        } else {
+            u.releaseMessages();
+        }
+        conn.flush();
+    }
+
+    private void sendInjectedQuery(ServerConnection conn, String sql) {
+        conn.write(Messages.query(sql));
+        expects.add(Expect.dropped(Expect.Kind.QUERY));
+    }
+
+    /** Writes the unit's messages, renaming prepared statements; {@code drop}: the client was already answered. */
+    private void writeMessages(Unit u, ServerConnection conn, boolean drop) {
+        boolean keep = u.retryable;
+        Unit owner = drop ? null : u;
+        for (ByteBuf m : u.messages) {
+            byte t = m.getByte(0);
+            ByteBuf out = keep || drop ? m.retainedDuplicate() : m.retain();
+            switch (t) {
+                case MessageType.Frontend.QUERY -> {
+                    conn.write(out);
+                    expects.add(drop ? Expect.dropped(Expect.Kind.QUERY)
+                            : Expect.withStatements(Expect.Kind.QUERY, u.statements, owner));
+                }
+                case MessageType.Frontend.FUNCTION_CALL -> {
+                    conn.write(out);
+                    expects.add(Expect.of(Expect.Kind.FUNCTION_CALL, owner));
+                }
+                case MessageType.Frontend.PARSE -> sendParse(out, conn, drop, owner);
+                case MessageType.Frontend.BIND -> sendBind(out, conn, drop, owner);
+                case MessageType.Frontend.DESCRIBE -> sendDescribe(out, conn, drop, owner);
+                case MessageType.Frontend.EXECUTE -> {
+                    String portal = Bufs.getCString(out, 5);
+                    conn.write(out);
+                    List<StatementInfo> infos = portals.getOrDefault(portal, List.of());
+                    expectExtended(drop ? Expect.dropped(Expect.Kind.EXECUTE)
+                            : Expect.withStatements(Expect.Kind.EXECUTE, infos, owner));
+                }
+                case MessageType.Frontend.CLOSE -> sendClose(out, conn, drop, owner);
+                case MessageType.Frontend.SYNC -> {
+                    conn.write(out);
+                    expects.add(drop ? Expect.dropped(Expect.Kind.SYNC) : Expect.of(Expect.Kind.SYNC, owner));
+                    serverSkippingToSync = false;
+                }
+                case MessageType.Frontend.FLUSH -> conn.write(out);
+                default -> out.release();
+            }
+        }
+    }
+
+    /** Adds an extended-protocol expectation unless the server is skipping to Sync after an error. */
+    private void expectExtended(Expect e) {
+        if (!serverSkippingToSync) {
+            expects.add(e);
+        }
+    }
+
+    private void sendParse(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
+        String name = Bufs.getCString(msg, 5);
+        if (name.isEmpty()) {
+            conn.write(msg);
+            if (unnamed != null) {
+                unnamed.preparedOn = conn;
+            }
+            expectExtended(drop ? Expect.dropped(Expect.Kind.PARSE) : Expect.of(Expect.Kind.PARSE, owner));
+            return;
+        }
+        ClientStatement st = statements.get(name);
+        msg.release();
+        if (st == null) {
+            return; // cannot happen: registered when the unit was prepared
+        }
+        if (conn.state.statements.contains(st.serverName())) {
+            if (!drop) {
+                expectSynthetic(MessageType.Backend.PARSE_COMPLETE, owner);
+            }
+            return;
+        }
+        conn.write(Messages.parse(st.serverName(), st.sql(), st.paramTypes()));
+        conn.state.statements.add(st.serverName());
+        expectExtended(Expect.parse(st.serverName(), drop ? null : name, drop, owner));
+    }
+
+    /** Makes sure the server has the client's statement {@code st} before a Bind or Describe uses it. */
+    private void ensurePrepared(ClientStatement st, ServerConnection conn) {
+        if (st.name().isEmpty()) {
+            if (st.preparedOn != conn) {
+                conn.write(Messages.parse("", st.sql(), st.paramTypes()));
+                expectExtended(Expect.parse(null, null, true, null));
+                st.preparedOn = conn;
+            }
+            return;
+        }
+        if (!conn.state.statements.contains(st.serverName())) {
+            conn.write(Messages.parse(st.serverName(), st.sql(), st.paramTypes()));
+            conn.state.statements.add(st.serverName());
+            expectExtended(Expect.parse(st.serverName(), null, true, null));
+        }
+    }
+
+    private void sendBind(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
+        int portalEnd = Bufs.cstringEnd(msg, 5, msg.writerIndex());
+        String portal = msg.toString(5, portalEnd - 5, StandardCharsets.UTF_8);
+        int stmtAt = portalEnd + 1;
+        int stmtEnd = Bufs.cstringEnd(msg, stmtAt, msg.writerIndex());
+        String stmt = msg.toString(stmtAt, stmtEnd - stmtAt, StandardCharsets.UTF_8);
+        ClientStatement st = stmt.isEmpty() ? unnamed : statements.get(stmt);
+        portals.put(portal, st == null ? List.of() : st.statements());
+        if (st == null) {
+            conn.write(msg); // the server answers "prepared statement ... does not exist" itself
+        } else {
+            ensurePrepared(st, conn);
+            if (stmt.isEmpty()) {
+                conn.write(msg);
+            } else {
+                conn.write(rewriteName(msg, stmtAt, stmtEnd, st.serverName()));
+            }
+        }
+        expectExtended(drop ? Expect.dropped(Expect.Kind.BIND) : Expect.of(Expect.Kind.BIND, owner));
+    }
+
+    private void sendDescribe(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
+        byte kind = msg.getByte(5);
+        String name = Bufs.getCString(msg, 6);
+        if (kind == 'S') {
+            ClientStatement st = name.isEmpty() ? unnamed : statements.get(name);
+            if (st != null) {
+                ensurePrepared(st, conn);
+                if (!name.isEmpty()) {
+                    msg = rewriteName(msg, 6, Bufs.cstringEnd(msg, 6, msg.writerIndex()), st.serverName());
+                }
+            }
+            conn.write(msg);
+            expectExtended(drop ? Expect.dropped(Expect.Kind.DESCRIBE_STATEMENT)
+                    : Expect.of(Expect.Kind.DESCRIBE_STATEMENT, owner));
+        } else {
+            conn.write(msg);
+            expectExtended(drop ? Expect.dropped(Expect.Kind.DESCRIBE_PORTAL)
+                    : Expect.of(Expect.Kind.DESCRIBE_PORTAL, owner));
+        }
+    }
+
+    private void sendClose(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
+        byte kind = msg.getByte(5);
+        String name = Bufs.getCString(msg, 6);
+        if (kind == 'S' && !name.isEmpty()) {
+            // The server keeps its copy (shared by every client using the same text); the client's name goes.
+            statements.remove(name);
+            msg.release();
+            if (!drop) {
+                expectSynthetic(MessageType.Backend.CLOSE_COMPLETE, owner);
+            }
+            return;
+        }
+        if (kind == 'P') {
+            portals.remove(name);
+        }
+        conn.write(msg);
+        expectExtended(drop ? Expect.dropped(Expect.Kind.CLOSE) : Expect.of(Expect.Kind.CLOSE, owner));
+    }
+
+    private void expectSynthetic(byte type, Unit owner) {
+        if (serverSkippingToSync) {
+            return;
+        }
+        if (expects.isEmpty()) {
+            emitSynthetic(type, owner);
+        } else {
+            expects.add(Expect.synthetic(type, owner));
+        }
+    }
+
+    /** A copy of {@code msg} with the C string at [start, end) replaced by {@code name}. */
+    private static ByteBuf rewriteName(ByteBuf msg, int start, int end, String name) {
+        byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
+        int newLength = msg.readableBytes() - (end - start) + nameBytes.length;
+        ByteBuf out = msg.alloc().buffer(newLength);
+        out.writeBytes(msg, 0, start);
+        out.writeBytes(nameBytes);
+        out.writeBytes(msg, end, msg.writerIndex() - end);
+        out.setInt(1, newLength - 1);
+        msg.release();
+        return out;
+    }
+
+    // =====================================================================================
+    // Replies from the server
+    // =====================================================================================
+
+    @Override
+    public void onServerData(ServerConnection conn, ByteBuf data) {
+        if (loop.inEventLoop()) {
+            handleServerData(conn, data);
+        } else {
+            loop.execute(() -> handleServerData(conn, data));
+        }
+    }
+
+    @Override
+    public void onServerClosed(ServerConnection conn, Throwable cause) {
+        if (loop.inEventLoop()) {
+            serverClosed(conn, cause);
+        } else {
+            loop.execute(() -> serverClosed(conn, cause));
+        }
+    }
+
+    @Override
+    public void onServerWritabilityChanged(ServerConnection conn, boolean writable) {
+        loop.execute(() -> {
+            if (conn == active && phase == Phase.READY) {
+                channel.config().setAutoRead(writable && !clientPaused);
+            }
+        });
+    }
+
+    private void serverClosed(ServerConnection conn, Throwable cause) {
+        if (conn != active) {
+            sessionConnections.values().remove(conn);
+            return;
+        }
+        boolean busy = !expects.isEmpty() || clientTxnStatus != 'I';
+        unbind();
+        expects.clear();
+        copyIn = false;
+        if (phase == Phase.READY && busy) {
+            String why = cause == null ? "the server closed the connection" : cause.getMessage();
+            fatal(SqlState.CONNECTION_FAILURE, "pgsplit: lost the server connection to " + conn.node() + ": " + why);
+        } else if (phase != Phase.READY) {
+            fatal(SqlState.CONNECTION_FAILURE, "pgsplit: lost the server connection to " + conn.node());
+        }
+    }
+
+    private void handleServerData(ServerConnection conn, ByteBuf data) {
+        if (conn != active || phase == Phase.CLOSED) {
+            data.release();
+            return;
+        }
+        ByteBuf buf = data;
+        if (partial != null) {
+            ByteBuf joined = channel.alloc().buffer(partial.readableBytes() + data.readableBytes());
+            joined.writeBytes(partial).writeBytes(data);
+            partial.release();
+            data.release();
+            partial = null;
+            buf = joined;
+        }
+        try {
+            scan(conn, buf);
+        } finally {
+            if (buf.isReadable() && active == conn) {
+                partial = buf.retainedSlice();
+            }
+            buf.release();
+        }
+        channel.flush();
+        afterReplies();
+    }
+
+    /**
+     * Walks the messages in {@code buf}, forwarding runs of them as single slices and stopping only
+     * at the few messages that need pgsplit's attention.
+     */
+    private void scan(ServerConnection conn, ByteBuf buf) {
+        if (streamRemaining > 0) {
+            int n = Math.min(streamRemaining, buf.readableBytes());
+            emit(buf.retainedSlice(buf.readerIndex(), n), streamHolder);
+            buf.skipBytes(n);
+            streamRemaining -= n;
+            if (streamRemaining > 0) {
+                return;
+            }
+        }
+        int runStart = buf.readerIndex();
+        int i = runStart;
+        int end = buf.writerIndex();
+        // Replies are forwarded in runs; a run belongs to one holder (a unit whose replies are held
+        // back for a possible retry, or null for straight to the client).
+        Unit runHolder = null;
+        while (end - i >= 5) {
+            byte type = buf.getByte(i);
+            int length = buf.getInt(i + 1);
+            if (length < 4) {
+                throw new ProtocolException("server sent a message with invalid length " + length);
+            }
+            int total = length + 1;
+            Expect head = expects.peek();
+            Unit holder = holderOf(head);
+            if (holder != runHolder) {
+                emitRun(buf, runStart, i, runHolder);
+                runStart = i;
+                runHolder = holder;
+            }
+            boolean plain = (type == MessageType.Backend.DATA_ROW || type == MessageType.Backend.COPY_DATA)
+                    && (head == null || !head.drop) && holder == null;
+            if (plain) {
+                if (end - i >= total) {
+                    i += total;
+                    continue;
+                }
+                if (total > STREAM_THRESHOLD) {
+                    // Stream the start of a large row now; the rest follows as it arrives.
+                    emitRun(buf, runStart, end, runHolder);
+                    streamRemaining = total - (end - i);
+                    streamHolder = null;
+                    buf.readerIndex(end);
+                    return;
+                }
+                break;
+            }
+            if (end - i < total) {
+                break;
+            }
+            boolean forward = inspect(conn, type, buf, i, total, holder);
+            if (!forward) {
+                emitRun(buf, runStart, i, runHolder);
+                runStart = i + total;
+            }
+            i += total;
+            if (!syntheticOut.isEmpty()) {
+                emitRun(buf, runStart, i, runHolder);
+                runStart = i;
+                for (ByteBuf b : syntheticOut) {
+                    emit(b, runHolder);
+                }
+                syntheticOut.clear();
+            }
+        }
+        emitRun(buf, runStart, i, runHolder);
+        buf.readerIndex(i);
+    }
+
+    private Unit streamHolder;
+
+    private final List<ByteBuf> syntheticOut = new ArrayList<>(2);
+    private final List<Unit> finishedUnits = new ArrayList<>(2);
+
+    private static Unit holderOf(Expect head) {
+        return head != null && head.unit != null && head.unit.heldReplies != null ? head.unit : null;
+    }
+
+    private void emitRun(ByteBuf buf, int from, int to, Unit holder) {
+        if (to > from) {
+            emit(buf.retainedSlice(from, to - from), holder);
+        }
+    }
+
+    /** To the client, or into the held replies of a unit that may still be retried. */
+    private void emit(ByteBuf out, Unit holder) {
+        if (holder != null && holder.heldReplies != null) {
+            holder.heldReplies.add(out);
+            holder.heldBytes += out.readableBytes();
+            if (holder.heldBytes > HOLDBACK_LIMIT && holder.retryReason == null) {
+                releaseHeld(holder);
+            }
+            return;
+        }
+        channel.write(out);
+    }
+
+    /** Sends the replies held for {@code u}: from now on it can no longer be retried. */
+    private void releaseHeld(Unit u) {
+        List<ByteBuf> held = u.heldReplies;
+        u.heldReplies = null;
+        u.retryable = false;
+        u.heldBytes = 0;
+        u.releaseMessages();
+        if (held != null) {
+            for (ByteBuf b : held) {
+                channel.write(b);
+            }
+        }
+    }
+
+    private void emitSynthetic(byte type, Unit owner) {
+        channel.write(type == MessageType.Backend.PARSE_COMPLETE ? Messages.parseComplete() : Messages.closeComplete());
+    }
+
+    /**
+     * Looks at one whole message that is not a plain DataRow. Returns whether it goes to the client.
+     * May complete expectations, queue synthetic replies, and note finished units.
+     */
+    private boolean inspect(ServerConnection conn, byte type, ByteBuf buf, int at, int total, Unit holder) {
+        Expect head = expects.peek();
+        boolean drop = head != null && head.drop;
+        switch (type) {
+            case MessageType.Backend.DATA_ROW, MessageType.Backend.COPY_DATA -> {
+                // Only here while holding replies: rows are coming, so the statement did run; no retry.
+                if (holder != null && holder.retryReason == null) {
+                    releaseHeld(holder);
+                }
+                return !drop;
+            }
+            case MessageType.Backend.NOTICE_RESPONSE -> {
+                return !drop;
+            }
+            case MessageType.Backend.NOTIFICATION_RESPONSE -> {
+                return true;
+            }
+            case MessageType.Backend.PARAMETER_STATUS -> {
+                String name = Bufs.getCString(buf, at + 5);
+                String value = Bufs.getCString(buf, at + 5 + name.getBytes(StandardCharsets.UTF_8).length + 1);
+                conn.state.reportedParams.put(name, value);
+                if (drop || head == null) {
+                    return false;
+                }
+                params.reported(name, value, conn.state);
+                if (name.equals("standard_conforming_strings")) {
+                    standardConformingStrings = !"off".equals(value);
+                } else if (name.equals("default_transaction_read_only")) {
+                    readOnlyDefault = "on".equals(value);
+                } else if (name.equals("in_hot_standby")) {
+                    return false; // clients see one logical server, which is not a standby
+                }
+                return true;
+            }
+            case MessageType.Backend.READY_FOR_QUERY -> {
+                char status = (char) buf.getByte(at + 5);
+                char before = conn.state.transactionStatus;
+                conn.state.transactionStatus = status;
+                if (head == null) {
+                    return false;
+                }
+                pop();
+                if (!drop) {
+                    if (before != 'I' && status == 'I' || clientTxnStatus != 'I' && status == 'I') {
+                        params.transactionEnded(lastCommandWasCommit, conn.state);
+                        sessionState.transactionEnded(lastCommandWasCommit);
+                    }
+                    clientTxnStatus = status;
+                    lastCommandWasCommit = false;
+                    copyIn = false;
+                    finishUnitIfDone(head);
+                }
+                return !drop;
+            }
+            case MessageType.Backend.ERROR_RESPONSE -> {
+                ErrorFields err = ErrorFields.parse(buf.slice(at, total));
+                if (head == null) {
+                    log.warn("server {} sent an error outside any request: {}", conn.node(), err);
+                    return true;
+                }
+                if (head.unit != null && head.unit.retryable && ctx.router().isReadOnlyRefusal(err)) {
+                    head.unit.retryReason = err.sqlState() + " " + err.message();
+                }
+                if (head.kind == Expect.Kind.PARSE && head.serverStatement != null) {
+                    conn.state.statements.remove(head.serverStatement);
+                    if (head.clientStatement != null) {
+                        statements.remove(head.clientStatement);
+                    }
+                }
+                copyIn = false;
+                if (head.skippedAfterError()) {
+                    pop();
+                    skipToSync();
+                }
+                if (drop) {
+                    if (head.kind == Expect.Kind.PARSE) {
+                        return true; // the client's Bind depends on it: it must see why it failed
+                    }
+                    log.warn("server {} refused pgsplit's own statement: {}", conn.node(), err);
+                    return false;
+                }
+                return true;
+            }
+            case MessageType.Backend.COMMAND_COMPLETE -> {
+                String tag = Bufs.getCString(buf, at + 5);
+                onCommandComplete(conn, head, tag);
+                if (head != null && head.kind == Expect.Kind.EXECUTE) {
+                    pop();
+                }
+                return !drop;
+            }
+            case MessageType.Backend.COPY_IN_RESPONSE -> {
+                copyIn = true;
+                return !drop;
+            }
+            case MessageType.Backend.EMPTY_QUERY_RESPONSE, MessageType.Backend.PORTAL_SUSPENDED,
+                    MessageType.Backend.PARSE_COMPLETE, MessageType.Backend.BIND_COMPLETE,
+                    MessageType.Backend.CLOSE_COMPLETE, MessageType.Backend.NO_DATA,
+                    MessageType.Backend.ROW_DESCRIPTION -> {
+                if (head != null && head.completedBy(type)) {
+                    pop();
+                }
+                return !drop;
+            }
+            default -> {
+                return !drop;
+            }
+        }
+    }
+
+    private void pop() {
+        expects.poll();
+        while (!expects.isEmpty() && expects.peek().kind == Expect.Kind.SYNTHETIC) {
+            Expect s = expects.poll();
+            syntheticOut.add(s.synthetic == MessageType.Backend.PARSE_COMPLETE
+                    ? Messages.parseComplete() : Messages.closeComplete());
+        }
+    }
+
+    /** After an extended-protocol error the server ignores everything up to the next Sync. */
+    private void skipToSync() {
+        while (!expects.isEmpty() && expects.peek().skippedAfterError()) {
+            Expect skipped = expects.poll();
+            if (skipped.kind == Expect.Kind.PARSE && skipped.serverStatement != null && active != null) {
+                active.state.statements.remove(skipped.serverStatement);
+                if (skipped.clientStatement != null) {
+                    statements.remove(skipped.clientStatement);
+                }
+            }
+        }
+        if (expects.isEmpty()) {
+            serverSkippingToSync = true;
+        }
+    }
+
+    private void onCommandComplete(ServerConnection conn, Expect head, String tag) {
+        if (head == null || head.drop || head.statements == null) {
+            return;
+        }
+        StatementInfo info = null;
+        if (head.kind == Expect.Kind.QUERY) {
+            if (head.completed < head.statements.size()) {
+                info = head.statements.get(head.completed);
+            }
+            head.completed++;
+        } else if (!head.statements.isEmpty()) {
+            info = head.statements.get(0);
+        }
+        lastCommandWasCommit = tag.equals("COMMIT");
+        if (tag.equals("DISCARD ALL")) {
+            params.resetAll(conn.state);
+            conn.state.statements.clear();
+            statements.clear();
+            sessionState.clear();
+            return;
+        }
+        if (tag.equals("DEALLOCATE ALL")) {
+            conn.state.statements.clear();
+            statements.clear();
+        }
+        if (info == null) {
+            return;
+        }
+        boolean inTxn = conn.state.transactionStatus != 'I' || info.local();
+        for (SessionEffect e : info.effects()) {
+            if (e instanceof SessionEffect.SetParam sp) {
+                if (!info.local()) {
+                    params.set(sp.name(), sp.valueSql(), conn.state.transactionStatus != 'I', conn.state);
+                }
+            } else if (e instanceof SessionEffect.ResetParam rp) {
+                params.reset(rp.name(), conn.state);
+            } else if (e instanceof SessionEffect.ResetAll) {
+                params.resetAll(conn.state);
+            } else if (e instanceof SessionEffect.Pin pin) {
+                sessionState.pin(pin.what(), inTxn);
+                if (mode != PoolMode.SESSION) {
+                    log.info("client {}: {} keeps this client on server connection {} (session_state_policy: pin)",
+                            remote(), pin.what(), conn.node());
+                }
+            } else if (e instanceof SessionEffect.Unpin unpin) {
+                sessionState.unpin(unpin.what());
+            }
+        }
+    }
+
+    private void finishUnitIfDone(Expect completed) {
+        Unit u = completed.unit;
+        if (u != null) {
+            finishedUnits.add(u);
+        }
+    }
+
+    /** After a batch of replies: complete finished units, retry, release the connection, send more. */
+    private void afterReplies() {
+        if (!finishedUnits.isEmpty()) {
+            List<Unit> done = new ArrayList<>(finishedUnits);
+            finishedUnits.clear();
+            for (Unit u : done) {
+                if (u.retryable && u.retryReason != null && !u.retried) {
+                    retryOnPrimary(u);
+                } else if (u.heldReplies != null) {
+                    releaseHeld(u);
+                } else {
+                    u.releaseMessages();
+                }
+            }
+            channel.flush();
+        }
+        maybeIdle();
+    }
+
+    /**
+     * A replica refused what the classifier took for a read (a function that writes, say), and the
+     * client has seen nothing of it: run it once on the primary instead.
+     */
+    private void retryOnPrimary(Unit u) {
+        log.warn("database \"{}\": statement misclassified as a read, retried on the primary after the replica "
+                + "refused it ({}): {}", databaseName, u.retryReason, abbreviate(u.sql));
+        u.releaseHeld();
+        u.retried = true;
+        u.retryable = false;
+        u.decision = RouteDecision.primary("retry: replica refused a write (" + u.retryReason + ")", null);
+        clientTxnStatus = 'I';
+        pending.addFirst(u);
+    }
+
+    /** Called when replies may have drained: release the connection if the pool mode allows. */
+    private void maybeIdle() {
+        if (!expects.isEmpty()) {
+            return;
+        }
+        if (whenIdle != null) {
+            Runnable r = whenIdle;
+            whenIdle = null;
+            r.run();
+            return;
+        }
+        if (phase != Phase.READY) {
+            return;
+        }
+        if (active != null && pending.isEmpty() && batch == null && canRelease(active)) {
+            park();
+        }
+        processPending();
+        afterUnitsDrained();
+    }
+
+    private boolean canRelease(ServerConnection conn) {
+        if (mode == PoolMode.SESSION) {
+            return !ctx.config().routing().splitting() ? false : conn.state.transactionStatus == 'I';
+        }
+        return conn.state.transactionStatus == 'I' && !copyIn && !sessionState.pinned();
+    }
+
+    /** Arms the idle timers once the client has everything it asked for. */
+    private void afterUnitsDrained() {
+        if (!pending.isEmpty() || !expects.isEmpty() || phase != Phase.READY) {
+            return;
+        }
+        long txnTimeout = poolConfig.idleTransactionTimeout().toMillis();
+        long clientTimeout = poolConfig.clientIdleTimeout().toMillis();
+        if (clientTxnStatus != 'I' && txnTimeout > 0) {
+            idleTimer = loop.schedule(() -> fatal(SqlState.IDLE_IN_TRANSACTION_TIMEOUT,
+                    "pgsplit: terminating connection due to idle-in-transaction timeout (idle_transaction_timeout "
+                            + txnTimeout + " ms)"), txnTimeout, TimeUnit.MILLISECONDS);
+        } else if (clientTimeout > 0) {
+            idleTimer = loop.schedule(() -> fatal(SqlState.ADMIN_SHUTDOWN,
+                    "pgsplit: terminating connection due to client idle timeout (client_idle_timeout "
+                            + clientTimeout + " ms)"), clientTimeout, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void cancelIdleTimer() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
+    }
+
+    // =====================================================================================
+    // Cancel and close
+    // =====================================================================================
+
+    /** A CancelRequest carrying this client's key arrived (on any thread). */
+    void cancelRequested() {
+        loop.execute(() -> {
+            if (active != null && !expects.isEmpty()) {
+                log.debug("client {}: forwarding cancel to {}", remote(), active.node());
+                active.cancel();
+            }
+        });
+    }
+
+    /** Sends a FATAL error (where the protocol allows one) and closes. */
+    private void fatal(String sqlState, String message) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        if (channel != null && channel.isActive()) {
+            channel.writeAndFlush(Messages.fatal(sqlState, message)).addListener(ChannelFutureListener.CLOSE);
+        }
+        if (!SqlState.INVALID_PASSWORD.equals(sqlState)) {
+            log.info("client {}: closing: {} {}", remote(), sqlState, message);
+        }
+        close(message);
+    }
+
+    private void close(String reason) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        cancelIdleTimer();
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+        }
+        if (processId != 0) {
+            ctx.cancels().unregister(processId);
+        }
+        ctx.clientClosed();
+        for (Unit u : pending) {
+            u.releaseMessages();
+            u.releaseHeld();
+        }
+        pending.clear();
+        if (batch != null) {
+            batch.releaseMessages();
+            batch = null;
+        }
+        if (deferredBegin != null) {
+            deferredBegin.releaseMessages();
+            deferredBegin = null;
+        }
+        if (active != null) {
+            ServerConnection conn = active;
+            boolean clean = expects.isEmpty() && conn.state.transactionStatus == 'I' && !copyIn && conn.isActive();
+            boolean dirty = sessionState.hasAny() || mode == PoolMode.SESSION;
+            unbind();
+            conn.pool().release(conn, !clean ? ReleaseMode.CLOSE : dirty ? ReleaseMode.RESET : ReleaseMode.REUSE);
+        }
+        expects.clear();
+        for (ServerConnection conn : sessionConnections.values()) {
+            conn.attach(null);
+            conn.pool().release(conn, conn.isActive() && conn.state.transactionStatus == 'I'
+                    ? ReleaseMode.RESET : ReleaseMode.CLOSE);
+        }
+        sessionConnections.clear();
+        if (channel != null && channel.isActive() && reason == null) {
+            channel.close();
+        }
+    }
+
+    private InetSocketAddress clientAddress() {
+        return channel != null && channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
+    }
+
+    private String remote() {
+        InetSocketAddress a = clientAddress();
+        return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    static String abbreviate(String sql) {
+        if (sql == null) {
+            return "";
+        }
+        String s = sql.replaceAll("\\s+", " ").trim();
+        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
+    }
+
+}

@@ -1,0 +1,113 @@
+package io.pgsplit.server;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.pool.PoolManager;
+import io.pgsplit.protocol.FrameDecoder;
+import io.pgsplit.route.RouteRules;
+import io.pgsplit.route.Router;
+import java.net.InetSocketAddress;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listening router: one event loop per core (epoll where available) serving both client and
+ * server connections, so a client and its server connection usually share a thread.
+ */
+public final class PgsplitServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PgsplitServer.class);
+
+    private final PgsplitConfig config;
+    private final EventLoopGroup group;
+    private final PoolManager pools;
+    private final RouterContext context;
+    private Channel serverChannel;
+
+    public PgsplitServer(PgsplitConfig config) {
+        this(config, RouteRules.NONE, Set.of(), Set.of());
+    }
+
+    public PgsplitServer(PgsplitConfig config, RouteRules rules, Set<String> readOnlyFunctions,
+                         Set<String> writeFunctions) {
+        this.config = config;
+        int threads = config.listen().workerThreads() > 0 ? config.listen().workerThreads()
+                : Runtime.getRuntime().availableProcessors();
+        IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(threads, io);
+        this.pools = new PoolManager(group);
+        this.context = new RouterContext(config, pools, new Router(config.routing(), rules), readOnlyFunctions,
+                writeFunctions);
+    }
+
+    public PgsplitServer start() throws InterruptedException {
+        Class<? extends ServerSocketChannel> channelClass = Epoll.isAvailable()
+                ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        int maxMessage = config.listen().maxMessageSize();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(channelClass)
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        context.clientOpened();
+                        FrameDecoder decoder = new FrameDecoder(FrameDecoder.Mode.STARTUP, maxMessage);
+                        ch.pipeline().addLast("frames", decoder).addLast("session", new ClientSession(context, decoder));
+                    }
+                });
+        serverChannel = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        log.info("pgsplit listening on {}:{} ({} event loops, {})", config.listen().host(), port(),
+                config.listen().workerThreads() > 0 ? config.listen().workerThreads()
+                        : Runtime.getRuntime().availableProcessors(), Epoll.isAvailable() ? "epoll" : "nio");
+        return this;
+    }
+
+    public int port() {
+        return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    public RouterContext context() {
+        return context;
+    }
+
+    public PoolManager pools() {
+        return pools;
+    }
+
+    public EventLoopGroup group() {
+        return group;
+    }
+
+    /** Blocks until the server channel closes. */
+    public void awaitClose() throws InterruptedException {
+        serverChannel.closeFuture().sync();
+    }
+
+    @Override
+    public void close() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        pools.closeAll();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

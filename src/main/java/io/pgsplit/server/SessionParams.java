@@ -1,0 +1,155 @@
+package io.pgsplit.server;
+
+import io.pgsplit.pool.ServerSessionState;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The session settings one client believes it has: its start-up parameters, then whatever it
+ * changed with SET / set_config / RESET, and every ParameterStatus the server reported while
+ * serving it. Before a server connection runs the client's work, {@link #syncSql} gives the SQL
+ * that makes that connection's settings the client's own (and undoes another client's).
+ *
+ * <p>Names are lower-case; values are SQL text ready for {@code SET name TO value}.
+ */
+final class SessionParams {
+    /** Reported by the server, never set by clients: not replayed. */
+    private static final List<String> READ_ONLY_REPORTED = List.of(
+            "server_version", "server_encoding", "integer_datetimes", "is_superuser", "in_hot_standby",
+            "session_authorization", "scram_iterations");
+
+    private final Map<String, String> startup;
+    private final Map<String, String> current;
+    /** SETs made inside the open transaction: PostgreSQL undoes them on ROLLBACK. */
+    private final Map<String, String> tentative = new HashMap<>();
+    private int version = 1;
+    private final Object identity = new Object();
+
+    SessionParams(Map<String, String> startupParams) {
+        this.startup = new LinkedHashMap<>();
+        startupParams.forEach((k, v) -> startup.put(k.toLowerCase(), quote(v)));
+        this.current = new LinkedHashMap<>(startup);
+    }
+
+    static String quote(String value) {
+        return "'" + value.replace("'", "''") + "'";
+    }
+
+    String get(String name) {
+        return current.get(name);
+    }
+
+    Map<String, String> current() {
+        return current;
+    }
+
+    /** A SET that succeeded (in a transaction: held until it commits). */
+    void set(String name, String valueSql, boolean inTransaction, ServerSessionState on) {
+        if (inTransaction) {
+            tentative.put(name, valueSql);
+        }
+        current.put(name, valueSql);
+        noteApplied(name, valueSql, on);
+    }
+
+    /** A value the server reported through ParameterStatus while serving this client. */
+    void reported(String name, String value, ServerSessionState on) {
+        String key = name.toLowerCase();
+        if (READ_ONLY_REPORTED.contains(key)) {
+            return;
+        }
+        set(key, quote(value), false, on);
+    }
+
+    void reset(String name, ServerSessionState on) {
+        String start = startup.get(name);
+        if (start == null) {
+            current.remove(name);
+        } else {
+            current.put(name, start);
+        }
+        version++;
+        if (on != null) {
+            // The server now holds its own default, not ours: forget what we applied there.
+            on.appliedParams.remove(name);
+        }
+    }
+
+    /** RESET ALL / DISCARD ALL ran on {@code on}: the client is back at its start-up values. */
+    void resetAll(ServerSessionState on) {
+        current.clear();
+        current.putAll(startup);
+        tentative.clear();
+        version++;
+        if (on != null) {
+            on.appliedParams.clear();
+        }
+    }
+
+    /** The transaction ended: a ROLLBACK undoes SETs made in it, on the server and here. */
+    void transactionEnded(boolean committed, ServerSessionState on) {
+        if (tentative.isEmpty()) {
+            return;
+        }
+        if (!committed) {
+            for (String name : tentative.keySet()) {
+                reset(name, null);
+                if (on != null) {
+                    on.appliedParams.put(name, "\0unknown"); // forces a SET or RESET next time
+                }
+            }
+        }
+        tentative.clear();
+        version++;
+    }
+
+    private void noteApplied(String name, String valueSql, ServerSessionState on) {
+        version++;
+        if (on != null) {
+            on.appliedParams.put(name, valueSql);
+            if (on.appliedOwner == identity) {
+                on.appliedVersion = version;
+            }
+        }
+    }
+
+    /**
+     * SQL that makes {@code on} hold exactly this client's settings, or null when it already does.
+     * Marks them applied: the caller sends the SQL before the client's own messages.
+     */
+    String syncSql(ServerSessionState on) {
+        if (on.appliedOwner == identity && on.appliedVersion == version) {
+            return null;
+        }
+        StringBuilder sql = new StringBuilder();
+        for (Map.Entry<String, String> e : current.entrySet()) {
+            if (!e.getValue().equals(on.appliedParams.get(e.getKey()))) {
+                sql.append("SET ").append(quoteIdent(e.getKey())).append(" TO ").append(e.getValue()).append(';');
+            }
+        }
+        for (String name : on.appliedParams.keySet()) {
+            if (!current.containsKey(name)) {
+                sql.append("RESET ").append(quoteIdent(name)).append(';');
+            }
+        }
+        on.appliedParams.clear();
+        on.appliedParams.putAll(current);
+        on.appliedOwner = identity;
+        on.appliedVersion = version;
+        return sql.length() == 0 ? null : sql.toString();
+    }
+
+    private static String quoteIdent(String name) {
+        // Parameter names are identifiers, possibly qualified (myapp.tenant): quote each part.
+        StringBuilder out = new StringBuilder();
+        for (String part : name.split("\\.", -1)) {
+            if (out.length() > 0) {
+                out.append('.');
+            }
+            out.append('"').append(part.replace("\"", "\"\"")).append('"');
+        }
+        return out.toString();
+    }
+}

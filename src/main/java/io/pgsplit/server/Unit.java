@@ -1,0 +1,62 @@
+package io.pgsplit.server;
+
+import io.netty.buffer.ByteBuf;
+import io.pgsplit.route.RouteDecision;
+import io.pgsplit.route.StatementInfo;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * One routable piece of client work: a simple Query, a FunctionCall, or the extended-protocol
+ * messages up to and including a Sync (or a Flush). All of it goes to one server connection.
+ * The client's messages are kept (retained) until the unit is sent, and for replica-routed
+ * autocommit units until it completes, so it can be re-run on the primary.
+ */
+final class Unit {
+    enum Type { SIMPLE_QUERY, FUNCTION_CALL, EXTENDED }
+
+    final Type type;
+    final List<ByteBuf> messages = new ArrayList<>(4);
+    /** For SIMPLE_QUERY: the text; for EXTENDED: the first Parse's text (or the bound statement's). */
+    String sql;
+    /** Statements in this unit, in order (from the classifier), for session effects and routing. */
+    List<StatementInfo> statements = List.of();
+    /** Ends with Sync (true) or Flush (false: the server connection stays bound after it). */
+    boolean endsWithSync;
+    RouteDecision decision;
+    /** Replies are held back (not yet sent to the client) so the unit can be retried elsewhere. */
+    boolean retryable;
+    boolean retried;
+    /** A reply that makes a retry on the primary worthwhile arrived (read-only refusal on a replica). */
+    String retryReason;
+    /** Replies held back while {@link #retryable}. */
+    List<ByteBuf> heldReplies;
+    int heldBytes;
+    /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK). */
+    boolean virtual;
+
+    Unit(Type type) {
+        this.type = type;
+    }
+
+    void add(ByteBuf msg) {
+        messages.add(msg);
+    }
+
+    void releaseMessages() {
+        for (ByteBuf m : messages) {
+            m.release();
+        }
+        messages.clear();
+    }
+
+    void releaseHeld() {
+        if (heldReplies != null) {
+            for (ByteBuf b : heldReplies) {
+                b.release();
+            }
+            heldReplies = null;
+            heldBytes = 0;
+        }
+    }
+}
