@@ -2,7 +2,11 @@ package io.pgsplit.server;
 
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.pool.PoolManager;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.pgsplit.route.Classification;
+import io.pgsplit.route.ParsedQuery;
+import io.pgsplit.route.QueryFingerprint;
 import io.pgsplit.route.ClassifierSettings;
 import io.pgsplit.route.Router;
 import io.pgsplit.route.SqlClassifier;
@@ -19,6 +23,8 @@ public final class RouterContext {
     private final Router router;
     private final CancelRegistry cancels = new CancelRegistry();
     private final AtomicInteger clients = new AtomicInteger();
+    private final Cache<String, ParsedQuery> fingerprints = Caffeine.newBuilder()
+            .maximumWeight(8L << 20).weigher((String k, ParsedQuery v) -> 64 + 2 * k.length()).build();
 
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
@@ -57,8 +63,31 @@ public final class RouterContext {
         return cancels;
     }
 
+    /**
+     * Classifies with the statement cache, and for reads that differ only in literal values (as
+     * pgbench's and most ORMs' simple-protocol queries do) with a second cache keyed by
+     * {@link QueryFingerprint}, so they are parsed once rather than once per value.
+     */
     Classification classify(String sql, DatabaseRuntime db, boolean standardConformingStrings) {
-        return classifier.classify(sql, db.catalog(), standardConformingStrings);
+        if (!standardConformingStrings || sql.length() > config.routing().maxStatementLength()) {
+            return classifier.classify(sql, db.catalog(), standardConformingStrings);
+        }
+        ParsedQuery exact = classifier.cachedOrNull(sql);
+        if (exact != null) {
+            return classifier.decide(exact, db.catalog());
+        }
+        String key = QueryFingerprint.of(sql);
+        if (key != null) {
+            ParsedQuery shared = fingerprints.getIfPresent(key);
+            if (shared != null) {
+                return classifier.decide(shared, db.catalog());
+            }
+        }
+        Classification c = classifier.classify(sql, db.catalog(), true);
+        if (key != null && c.parsed().parsed()) {
+            fingerprints.put(key, c.parsed());
+        }
+        return c;
     }
 
     int clientOpened() {

@@ -1,0 +1,105 @@
+package io.pgsplit.route;
+
+/**
+ * The text of a read statement with its literal values replaced by {@code ?}, so that
+ * {@code SELECT abalance FROM pgbench_accounts WHERE aid = 123} and {@code ... = 456} share one cached
+ * classification instead of each paying for a parse.
+ *
+ * <p>Deliberately narrow, because a shared key must mean a shared answer: only one statement
+ * starting with SELECT, WITH, VALUES or TABLE; no comments, semicolons, dollar quotes, E'' / U&''
+ * / B'' / X'' strings or {@code set_config} (whose literal arguments become session settings); and
+ * plain strings lexed as PostgreSQL does with standard_conforming_strings on (backslash is an
+ * ordinary character). Anything else returns null and is classified by its full text.
+ */
+public final class QueryFingerprint {
+    private QueryFingerprint() {
+    }
+
+    public static String of(String sql) {
+        int n = sql.length();
+        int start = 0;
+        while (start < n && Character.isWhitespace(sql.charAt(start))) {
+            start++;
+        }
+        if (!startsWithReadKeyword(sql, start)) {
+            return null;
+        }
+        StringBuilder out = new StringBuilder(n);
+        boolean changed = false;
+        int i = start;
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (c == '\'') {
+                if (i > 0 && isIdentChar(sql.charAt(i - 1))) {
+                    return null; // E'..', U&'..', B'..', X'..' or similar prefixed string
+                }
+                int j = i + 1;
+                while (true) {
+                    if (j >= n || sql.charAt(j) == '\\') {
+                        return null; // unterminated, or a backslash other SQL lexers read as an escape
+                    }
+                    if (sql.charAt(j) == '\'') {
+                        if (j + 1 < n && sql.charAt(j + 1) == '\'') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j++;
+                }
+                out.append('?');
+                changed = true;
+                i = j + 1;
+            } else if (c == '"') {
+                int j = i + 1;
+                while (true) {
+                    if (j >= n) {
+                        return null;
+                    }
+                    if (sql.charAt(j) == '"') {
+                        if (j + 1 < n && sql.charAt(j + 1) == '"') {
+                            j += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    j++;
+                }
+                out.append(sql, i, j + 1);
+                i = j + 1;
+            } else if (c >= '0' && c <= '9' && (i == 0 || !isIdentChar(sql.charAt(i - 1)) && sql.charAt(i - 1) != '$')) {
+                int j = i;
+                while (j < n && (Character.isDigit(sql.charAt(j)) || sql.charAt(j) == '.')) {
+                    j++;
+                }
+                out.append('?');
+                changed = true;
+                i = j;
+            } else if (c == ';' || c == '$' && (i + 1 >= n || !Character.isDigit(sql.charAt(i + 1)))
+                    || c == '-' && i + 1 < n && sql.charAt(i + 1) == '-'
+                    || c == '/' && i + 1 < n && sql.charAt(i + 1) == '*' || c == '\\') {
+                return null;
+            } else {
+                if ((c == 's' || c == 'S') && sql.regionMatches(true, i, "set_config", 0, 10)) {
+                    return null;
+                }
+                out.append(c);
+                i++;
+            }
+        }
+        return changed ? out.toString() : null;
+    }
+
+    private static boolean startsWithReadKeyword(String sql, int at) {
+        return word(sql, at, "select") || word(sql, at, "with") || word(sql, at, "values") || word(sql, at, "table");
+    }
+
+    private static boolean word(String sql, int at, String w) {
+        int end = at + w.length();
+        return sql.regionMatches(true, at, w, 0, w.length()) && (end >= sql.length() || !isIdentChar(sql.charAt(end)));
+    }
+
+    private static boolean isIdentChar(char c) {
+        return Character.isLetterOrDigit(c) || c == '_';
+    }
+}
