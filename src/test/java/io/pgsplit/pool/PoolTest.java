@@ -24,7 +24,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import io.pgsplit.testing.PgClusterExtension;
 
+/** Pool and server connection behaviour against the real test cluster (primary + replicas). */
+@ExtendWith(PgClusterExtension.class)
 class PoolTest {
     private static EventLoopGroup group;
     private PoolManager manager;
@@ -138,11 +142,21 @@ class PoolTest {
     }
 
     @Test
+    void logsInToAReplica() throws Exception {
+        Node r1 = TestServer.replica("r1");
+        Pool pool = manager.pool(r1, new ServerCredentials("app", "app", "app"), settings(1));
+        ServerConnection conn = get(pool.acquire(loop()));
+        assertEquals("t", SqlRunner.single(conn, "SELECT pg_is_in_recovery()"));
+        assertEquals(r1, conn.node());
+        pool.release(conn, ReleaseMode.REUSE);
+    }
+
+    @Test
     void wrongPasswordFailsWithTheServersError() throws Exception {
         Pool pool = pool("app", "wrong", settings(2));
         PoolException e = failure(pool.acquire(loop()));
         assertEquals("28P01", e.sqlState());
-        assertEquals("server login to primary " + TestServer.HOST + ":" + TestServer.PORT
+        assertEquals("server login to primary " + TestServer.host() + ":" + TestServer.port()
                 + " failed: password authentication failed for user \"app\"", e.getMessage());
         assertEquals(0, pool.active() + pool.idle() + pool.connecting());
         assertTrue(primary.isUp(), "a refused login is not a down node");
@@ -171,7 +185,7 @@ class PoolTest {
 
         PoolException e = failure(acquires.get(4));
         assertEquals("53300", e.sqlState());
-        assertEquals("pgsplit: no server connection to primary " + TestServer.HOST + ":" + TestServer.PORT
+        assertEquals("pgsplit: no server connection to primary " + TestServer.host() + ":" + TestServer.port()
                 + " for database \"app\" user \"app\" within 2 s (pool_size 2 in use, 1 waiting); raise pool_size"
                 + " or query_wait_timeout", e.getMessage());
         assertEquals(0, pool.waiting());

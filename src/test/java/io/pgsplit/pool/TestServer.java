@@ -1,32 +1,47 @@
 package io.pgsplit.pool;
 
+import io.pgsplit.cluster.LocalPgCluster;
 import io.pgsplit.cluster.Node;
+import io.pgsplit.testing.Jdbc;
+import io.pgsplit.testing.PgClusterExtension;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 
 /**
- * The PostgreSQL the pool tests run against, with the roles the cluster fixture defines (app/app
- * scram, md5user/md5pass md5, trustuser trust, plainuser/plainpass cleartext; database app;
- * superuser postgres trust). Host and port from -Dpgsplit.test.host / -Dpgsplit.test.port.
+ * The shared test cluster ({@link PgClusterExtension}) as the pool tests see it: {@link Node}s for
+ * its servers and superuser queries on the primary.
  */
 final class TestServer {
-    static final String HOST = System.getProperty("pgsplit.test.host", "127.0.0.1");
-    static final int PORT = Integer.getInteger("pgsplit.test.port", 54871);
-
     private TestServer() {
     }
 
+    static LocalPgCluster cluster() {
+        return PgClusterExtension.cluster();
+    }
+
+    static String host() {
+        return cluster().host();
+    }
+
+    static int port() {
+        return cluster().primaryPort();
+    }
+
     static Node primary() {
-        return new Node("primary", Node.Role.PRIMARY, HOST, PORT, 1, null);
+        return new Node(LocalPgCluster.PRIMARY, Node.Role.PRIMARY, host(), port(), 1, null);
+    }
+
+    static Node replica(String name) {
+        return new Node(name, Node.Role.REPLICA, host(), cluster().port(name), 1, null);
     }
 
     static Connection superuser() throws Exception {
-        return DriverManager.getConnection("jdbc:postgresql://" + HOST + ":" + PORT + "/app", "postgres", "postgres");
+        LocalPgCluster c = cluster();
+        return Jdbc.connect(c.host(), c.primaryPort(), PgClusterExtension.DB, c.superuser(), c.superuserPassword());
     }
 
-    /** Server connections pgsplit has open (its startup sets application_name=pgsplit). */
+    /** Server connections pgsplit has open on the primary (its startup sets application_name=pgsplit). */
     static int pgsplitConnections() throws Exception {
         try (Connection c = superuser(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgsplit'")) {
