@@ -13,7 +13,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.cluster.Node;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.SqlState;
-import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -97,6 +96,9 @@ public final class Pool {
      * completed on {@code preferredLoop}.
      */
     public Future<ServerConnection> acquire(EventLoop preferredLoop) {
+        if (preferredLoop == null) {
+            preferredLoop = group.next();
+        }
         Promise<ServerConnection> promise = preferredLoop.newPromise();
         List<ServerConnection> stale = new ArrayList<>();
         ServerConnection conn = null;
@@ -530,18 +532,17 @@ public final class Pool {
         return ms % 1000 == 0 ? (ms / 1000) + " s" : ms + " ms";
     }
 
-    /** "Connection refused" rather than "Connection refused: /127.0.0.1:5433" (the node is named already). */
+    /**
+     * "Connection refused" rather than NIO's "Connection refused: /127.0.0.1:5433" or epoll's
+     * "finishConnect(..) failed with error(-111): Connection refused": the node is named already.
+     */
     static String describe(Throwable cause) {
         String msg = cause.getMessage();
         if (msg == null) {
             return cause.getClass().getSimpleName();
         }
-        int colon = msg.indexOf(": ");
-        if ((cause instanceof ConnectException || cause instanceof io.netty.channel.ConnectTimeoutException)
-                && colon > 0) {
-            return msg.substring(0, colon);
-        }
-        return msg;
+        return msg.replaceFirst("^\\w+\\(\\.\\.\\) failed( with error\\(-?\\d+\\))?: ", "")
+                .replaceFirst(": [^ ]*/[0-9A-Za-z.:%\\[\\]-]+:\\d+$", "");
     }
 
     private static void closeAll(List<ServerConnection> conns, String reason) {

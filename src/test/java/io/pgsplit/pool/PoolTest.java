@@ -361,4 +361,55 @@ class PoolTest {
         waitFor("closed", () -> !a.isActive());
         assertEquals("57P01", failure(pool.acquire(loop())).sqlState());
     }
+
+    @Test
+    void reservePoolOpensForAWaiterPastReservePoolTimeout() throws Exception {
+        PoolSettings d = PoolSettings.defaults();
+        PoolSettings s = new PoolSettings(1, 0, 1, Duration.ofSeconds(1), 0, 0, Duration.ofSeconds(10), Duration.ZERO,
+                Duration.ZERO, d.serverConnectTimeout(), d.serverResetQuery(), 10);
+        Pool pool = pool("app", "app", s);
+        ServerConnection a = get(pool.acquire(loop()));
+        Future<ServerConnection> waiting = pool.acquire(loop());
+        Thread.sleep(500);
+        assertFalse(waiting.isDone(), "the reserve opens only after reserve_pool_timeout");
+        ServerConnection b = get(waiting);
+        assertNotEquals(a, b);
+        assertEquals(2, count());
+        Future<ServerConnection> third = pool.acquire(loop());
+        Thread.sleep(2500);
+        assertFalse(third.isDone(), "reserve_pool_size 1 is used up");
+        pool.release(b, ReleaseMode.REUSE);
+        assertEquals(b, get(third));
+        pool.release(third.getNow(), ReleaseMode.REUSE);
+        waitFor("surplus reserve connection closed once nobody waits", () -> pool.idle() + pool.active() == 1);
+        pool.release(a, ReleaseMode.REUSE);
+        assertEquals(1, pool.idle());
+    }
+
+    @Test
+    void worksOnEpollEventLoops() throws Exception {
+        Class<?> epoll = Class.forName("io.netty.channel.epoll.EpollIoHandler");
+        EventLoopGroup epollGroup = new MultiThreadIoEventLoopGroup(1,
+                (io.netty.channel.IoHandlerFactory) epoll.getMethod("newFactory").invoke(null));
+        PoolManager epollManager = new PoolManager(epollGroup);
+        try {
+            Pool pool = epollManager.pool(primary, new ServerCredentials("app", "app", "app"), settings(1));
+            ServerConnection conn = get(pool.acquire(epollGroup.next()));
+            assertTrue(conn.channel().getClass().getSimpleName().startsWith("Epoll"), conn.channel().getClass().getName());
+            assertEquals("app", SqlRunner.single(conn, "SELECT current_user"));
+            pool.release(conn, ReleaseMode.REUSE);
+
+            int port;
+            try (ServerSocket socket = new ServerSocket(0)) {
+                port = socket.getLocalPort();
+            }
+            Node r2 = new Node("r2", Node.Role.REPLICA, "127.0.0.1", port, 1, null);
+            PoolException e = failure(epollManager.pool(r2, new ServerCredentials("app", "app", "app"), settings(1))
+                    .acquire(epollGroup.next()));
+            assertEquals("could not connect to replica r2 127.0.0.1:" + port + ": Connection refused", e.getMessage());
+        } finally {
+            epollManager.closeAll();
+            epollGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
 }
