@@ -125,6 +125,14 @@ public final class Pool {
         return promise;
     }
 
+    /**
+     * Gives a connection back. {@link ReleaseMode#REUSE}: to the oldest waiter, else idle.
+     * {@link ReleaseMode#RESET}: runs server_reset_query first (asynchronously; the connection is
+     * closed if it fails; with no reset query configured it is reused as it is).
+     * {@link ReleaseMode#CLOSE}: closed, and a replacement opened if anyone waits. A connection past
+     * server_lifetime is closed whatever the mode. Call once per acquire, from any thread; the
+     * listener is detached here.
+     */
     public void release(ServerConnection connection, ReleaseMode mode) {
         if (connection.pool() != this) {
             throw new IllegalArgumentException(connection + " does not belong to pool " + this);
@@ -230,6 +238,10 @@ public final class Pool {
             boolean close = false;
             lock.lock();
             try {
+                if (conn.inIdleList) {
+                    log.warn("{} released twice; ignoring the second release", conn);
+                    return;
+                }
                 if (conn.discarded || closed) {
                     close = true;
                 } else if (pastLifetime(conn, System.nanoTime())) {
@@ -239,6 +251,7 @@ public final class Pool {
                         close = true; // a reserve connection nobody needs any more
                     } else {
                         conn.idleSinceNanos = System.nanoTime();
+                        conn.inIdleList = true;
                         idle.addFirst(conn);
                     }
                 } else {
@@ -280,6 +293,7 @@ public final class Pool {
                 stale.add(c);
             } else if (c.eventLoop() == loop) {
                 it.remove();
+                c.inIdleList = false;
                 return c;
             } else if (any == null) {
                 any = c;
@@ -287,6 +301,7 @@ public final class Pool {
         }
         if (any != null) {
             idle.remove(any);
+            any.inIdleList = false;
         }
         return any;
     }
@@ -298,7 +313,10 @@ public final class Pool {
     /** Removes a connection from the books (idempotent); the caller closes it after unlocking. */
     private void discardLocked(ServerConnection c) {
         c.discarded = true;
-        idle.remove(c);
+        if (c.inIdleList) {
+            c.inIdleList = false;
+            idle.remove(c);
+        }
         if (live.remove(c)) {
             manager.releaseSlot(this);
         }

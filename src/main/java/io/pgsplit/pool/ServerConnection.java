@@ -47,6 +47,8 @@ public final class ServerConnection {
 
     // Pool bookkeeping, guarded by the pool's lock.
     long idleSinceNanos;
+    /** In the pool's idle list (guards against a double release). */
+    boolean inIdleList;
     boolean discarded;
 
     ServerConnection(Pool pool, Channel channel, ServerSessionState state) {

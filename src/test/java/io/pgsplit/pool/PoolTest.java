@@ -412,4 +412,67 @@ class PoolTest {
             epollGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
+
+    @Test
+    void serverThatNeverAnswersTheLoginTimesOut() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Node node = new Node("r1", Node.Role.REPLICA, "127.0.0.1", silent.getLocalPort(), 1, null);
+            PoolSettings d = PoolSettings.defaults();
+            PoolSettings s = new PoolSettings(1, 0, 0, Duration.ZERO, 0, 0, d.queryWaitTimeout(), Duration.ZERO,
+                    Duration.ZERO, Duration.ofMillis(500), d.serverResetQuery(), 10);
+            Pool pool = manager.pool(node, new ServerCredentials("app", "app", "app"), s);
+            PoolException e = failure(pool.acquire(loop()));
+            assertEquals("server login to replica r1 127.0.0.1:" + silent.getLocalPort()
+                    + " failed: no answer within 500 ms", e.getMessage());
+            assertEquals(0, pool.connecting() + pool.idle() + pool.active());
+        }
+    }
+
+    @Test
+    void fatalErrorWhileIdleRemovesTheConnection() throws Exception {
+        Pool pool = pool("app", "app", settings(1));
+        ServerConnection a = get(pool.acquire(loop()));
+        SqlRunner.run(a, "SET idle_session_timeout = '300ms'");
+        pool.release(a, ReleaseMode.REUSE);
+        assertEquals(1, pool.idle());
+        waitFor("server's FATAL idle_session_timeout removes it", () -> pool.idle() == 0 && !a.isActive());
+        ServerConnection b = get(pool.acquire(loop()));
+        assertEquals("1", SqlRunner.single(b, "SELECT 1"));
+    }
+
+    @Test
+    void concurrentAcquireAndReleaseKeepTheBooksRight() throws Exception {
+        Pool pool = pool("app", "app", settings(3, Duration.ofSeconds(20), Duration.ZERO, Duration.ZERO));
+        int threads = 8;
+        int rounds = 40;
+        java.util.concurrent.ExecutorService pool8 = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        java.util.concurrent.atomic.AtomicInteger maxActive = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger queries = new java.util.concurrent.atomic.AtomicInteger();
+        List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            int id = t;
+            done.add(pool8.submit(() -> {
+                for (int i = 0; i < rounds; i++) {
+                    ServerConnection c = get(pool.acquire(loop()));
+                    maxActive.accumulateAndGet(pool.active(), Math::max);
+                    assertEquals(String.valueOf(i), SqlRunner.single(c, "SELECT " + i));
+                    queries.incrementAndGet();
+                    ReleaseMode mode = (i + id) % 10 == 0 ? ReleaseMode.CLOSE
+                            : (i + id) % 3 == 0 ? ReleaseMode.RESET : ReleaseMode.REUSE;
+                    pool.release(c, mode);
+                }
+                return null;
+            }));
+        }
+        for (java.util.concurrent.Future<?> f : done) {
+            f.get(60, TimeUnit.SECONDS);
+        }
+        pool8.shutdown();
+        assertEquals(threads * rounds, queries.get());
+        assertTrue(maxActive.get() <= 3, "at most pool_size in use, saw " + maxActive.get());
+        waitFor("all back", () -> pool.active() == 0 && pool.waiting() == 0 && pool.connecting() == 0);
+        assertTrue(pool.idle() <= 3);
+        waitFor("server sees what the pool has", () -> count() == pool.idle());
+        assertEquals(pool.idle(), manager.databaseConnections(primary, "app"));
+    }
 }
