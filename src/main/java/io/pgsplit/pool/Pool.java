@@ -338,7 +338,9 @@ public final class Pool {
                 && System.nanoTime() - oldest.sinceNanos >= settings.reservePoolTimeout().toNanos()) {
             limit += settings.reservePoolSize();
         }
-        int wanted = Math.max(waiters.size() - connecting, settings.minPoolSize() - total);
+        // min_pool_size is topped up only while the node is up: the health check, not this timer, probes a down node
+        int forMinimum = node.isUp() ? settings.minPoolSize() - total : 0;
+        int wanted = Math.max(waiters.size() - connecting, forMinimum);
         int count = Math.min(wanted, limit - total);
         if (count <= 0) {
             return List.of();
