@@ -47,6 +47,11 @@ public final class MessageSplitter {
         }
     }
 
+    /** True while part of a message is held, waiting for the rest. */
+    public boolean hasPartialMessage() {
+        return cumulation != null && cumulation.isReadable();
+    }
+
     /** Drops any partial message held. Safe to call more than once, also from inside {@code onMessage}. */
     public void release() {
         ByteBuf buf = cumulation;

@@ -13,7 +13,6 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.cluster.Node;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.SqlState;
-import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -97,6 +96,9 @@ public final class Pool {
      * completed on {@code preferredLoop}.
      */
     public Future<ServerConnection> acquire(EventLoop preferredLoop) {
+        if (preferredLoop == null) {
+            preferredLoop = group.next();
+        }
         Promise<ServerConnection> promise = preferredLoop.newPromise();
         List<ServerConnection> stale = new ArrayList<>();
         ServerConnection conn = null;
@@ -123,6 +125,14 @@ public final class Pool {
         return promise;
     }
 
+    /**
+     * Gives a connection back. {@link ReleaseMode#REUSE}: to the oldest waiter, else idle.
+     * {@link ReleaseMode#RESET}: runs server_reset_query first (asynchronously; the connection is
+     * closed if it fails; with no reset query configured it is reused as it is).
+     * {@link ReleaseMode#CLOSE}: closed, and a replacement opened if anyone waits. A connection past
+     * server_lifetime is closed whatever the mode. Call once per acquire, from any thread; the
+     * listener is detached here.
+     */
     public void release(ServerConnection connection, ReleaseMode mode) {
         if (connection.pool() != this) {
             throw new IllegalArgumentException(connection + " does not belong to pool " + this);
@@ -228,6 +238,10 @@ public final class Pool {
             boolean close = false;
             lock.lock();
             try {
+                if (conn.inIdleList) {
+                    log.warn("{} released twice; ignoring the second release", conn);
+                    return;
+                }
                 if (conn.discarded || closed) {
                     close = true;
                 } else if (pastLifetime(conn, System.nanoTime())) {
@@ -237,6 +251,7 @@ public final class Pool {
                         close = true; // a reserve connection nobody needs any more
                     } else {
                         conn.idleSinceNanos = System.nanoTime();
+                        conn.inIdleList = true;
                         idle.addFirst(conn);
                     }
                 } else {
@@ -278,6 +293,7 @@ public final class Pool {
                 stale.add(c);
             } else if (c.eventLoop() == loop) {
                 it.remove();
+                c.inIdleList = false;
                 return c;
             } else if (any == null) {
                 any = c;
@@ -285,6 +301,7 @@ public final class Pool {
         }
         if (any != null) {
             idle.remove(any);
+            any.inIdleList = false;
         }
         return any;
     }
@@ -296,7 +313,10 @@ public final class Pool {
     /** Removes a connection from the books (idempotent); the caller closes it after unlocking. */
     private void discardLocked(ServerConnection c) {
         c.discarded = true;
-        idle.remove(c);
+        if (c.inIdleList) {
+            c.inIdleList = false;
+            idle.remove(c);
+        }
         if (live.remove(c)) {
             manager.releaseSlot(this);
         }
@@ -318,7 +338,9 @@ public final class Pool {
                 && System.nanoTime() - oldest.sinceNanos >= settings.reservePoolTimeout().toNanos()) {
             limit += settings.reservePoolSize();
         }
-        int wanted = Math.max(waiters.size() - connecting, settings.minPoolSize() - total);
+        // min_pool_size is topped up only while the node is up: the health check, not this timer, probes a down node
+        int forMinimum = node.isUp() ? settings.minPoolSize() - total : 0;
+        int wanted = Math.max(waiters.size() - connecting, forMinimum);
         int count = Math.min(wanted, limit - total);
         if (count <= 0) {
             return List.of();
@@ -530,18 +552,17 @@ public final class Pool {
         return ms % 1000 == 0 ? (ms / 1000) + " s" : ms + " ms";
     }
 
-    /** "Connection refused" rather than "Connection refused: /127.0.0.1:5433" (the node is named already). */
+    /**
+     * "Connection refused" rather than NIO's "Connection refused: /127.0.0.1:5433" or epoll's
+     * "finishConnect(..) failed with error(-111): Connection refused": the node is named already.
+     */
     static String describe(Throwable cause) {
         String msg = cause.getMessage();
         if (msg == null) {
             return cause.getClass().getSimpleName();
         }
-        int colon = msg.indexOf(": ");
-        if ((cause instanceof ConnectException || cause instanceof io.netty.channel.ConnectTimeoutException)
-                && colon > 0) {
-            return msg.substring(0, colon);
-        }
-        return msg;
+        return msg.replaceFirst("^\\w+\\(\\.\\.\\) failed( with error\\(-?\\d+\\))?: ", "")
+                .replaceFirst(": [^ ]*/[0-9A-Za-z.:%\\[\\]-]+:\\d+$", "");
     }
 
     private static void closeAll(List<ServerConnection> conns, String reason) {

@@ -47,6 +47,8 @@ public final class ServerConnection {
 
     // Pool bookkeeping, guarded by the pool's lock.
     long idleSinceNanos;
+    /** In the pool's idle list (guards against a double release). */
+    boolean inIdleList;
     boolean discarded;
 
     ServerConnection(Pool pool, Channel channel, ServerSessionState state) {
@@ -154,15 +156,22 @@ public final class ServerConnection {
 
     /**
      * Replaces the login handlers with the raw data handler. Called on the event loop from inside the
-     * login handler's channelRead of ReadyForQuery. The raw handler goes in first, then the login
-     * handler and the frame decoder leave: anything the decoder still holds or has decoded after
-     * ReadyForQuery is then passed on to the raw handler (the server sends nothing more until it gets
-     * a query, and none can be written before the login promise completes).
+     * login handler's channelRead of ReadyForQuery. The raw handler goes in at once and the login
+     * handler passes on whatever the decoder still emits; the login handler and the frame decoder
+     * leave in a later task, when the decoder is not in the middle of a read. Removing the decoder
+     * from inside its own read would hand its leftover partial bytes on before the whole messages it
+     * decoded in the same read, and so scramble the stream.
      */
     void switchToRawMode(ChannelHandlerContext loginCtx, String frameDecoderName) {
         channel.pipeline().addLast("server-data", new RawHandler());
-        channel.pipeline().remove(loginCtx.handler());
-        channel.pipeline().remove(frameDecoderName);
+        loginCtx.executor().execute(() -> {
+            if (loginCtx.pipeline().context(loginCtx.handler()) != null) {
+                loginCtx.pipeline().remove(loginCtx.handler());
+            }
+            if (loginCtx.pipeline().get(frameDecoderName) != null) {
+                loginCtx.pipeline().remove(frameDecoderName); // its partial message goes on to the raw handler
+            }
+        });
     }
 
     // ---- after login ----
@@ -208,6 +217,12 @@ public final class ServerConnection {
                 }
             }
         });
+        if (unattendedSplitter.hasPartialMessage()) {
+            // A session attaching now would get the rest of a message without its start. Rare (the
+            // server writes such messages whole); not worth reassembling across an attach.
+            unattendedSplitter.release();
+            close("partial message while idle");
+        }
     }
 
     private void closed(Throwable cause) {

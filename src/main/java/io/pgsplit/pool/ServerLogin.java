@@ -41,6 +41,8 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
     private final Promise<ServerConnection> result;
     private ServerAuth.Scram scram;
     private ScheduledFuture<?> timeoutTask;
+    /** After ReadyForQuery: everything is passed on to the raw handler until this handler leaves. */
+    private boolean loggedIn;
 
     ServerLogin(ServerConnection connection, ServerCredentials credentials, Duration timeout,
                 Promise<ServerConnection> result) {
@@ -71,6 +73,10 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (loggedIn) {
+            ctx.fireChannelRead(msg); // decoded after ReadyForQuery, before the switch: in order, to the raw handler
+            return;
+        }
         ByteBuf buf = (ByteBuf) msg;
         try {
             handle(ctx, buf);
@@ -107,6 +113,7 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
                     log.debug("{} negotiated a lower protocol minor version; startup options it ignored are fine", server());
             case MessageType.Backend.READY_FOR_QUERY -> {
                 cancelTimeout();
+                loggedIn = true;
                 connection.loginDone();
                 connection.switchToRawMode(ctx, FRAME_DECODER);
                 result.trySuccess(connection);
@@ -176,12 +183,20 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (loggedIn) {
+            ctx.fireChannelInactive();
+            return;
+        }
         fail(ctx, SqlState.CONNECTION_FAILURE, "server closed the connection", null);
         ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (loggedIn) {
+            ctx.fireExceptionCaught(cause);
+            return;
+        }
         fail(ctx, SqlState.CONNECTION_FAILURE, String.valueOf(cause.getMessage()), cause);
     }
 

@@ -6,7 +6,7 @@ package io.pgsplit.route;
  * classification instead of each paying for a parse.
  *
  * <p>Deliberately narrow, because a shared key must mean a shared answer: only one statement
- * starting with SELECT, WITH, VALUES or TABLE; no comments, semicolons, dollar quotes, E'' / U&''
+ * starting with SELECT, WITH, VALUES or TABLE; no comments, semicolons (but a trailing one), dollar quotes, E'' / U&''
  * / B'' / X'' strings or {@code set_config} (whose literal arguments become session settings); and
  * plain strings lexed as PostgreSQL does with standard_conforming_strings on (backslash is an
  * ordinary character). Anything else returns null and is classified by its full text.
@@ -75,6 +75,8 @@ public final class QueryFingerprint {
                 out.append('?');
                 changed = true;
                 i = j;
+            } else if (c == ';' && sql.substring(i + 1).isBlank()) {
+                break; // one trailing semicolon, as psql and pgbench send
             } else if (c == ';' || c == '$' && (i + 1 >= n || !Character.isDigit(sql.charAt(i + 1)))
                     || c == '-' && i + 1 < n && sql.charAt(i + 1) == '-'
                     || c == '/' && i + 1 < n && sql.charAt(i + 1) == '*' || c == '\\') {

@@ -16,6 +16,7 @@ class QueryFingerprintTest {
         "WITH a AS (SELECT 1) SELECT * FROM a, t2 WHERE t2.c = 'x'|WITH a AS (SELECT ?) SELECT * FROM a, t2 WHERE t2.c = ?",
         "SELECT \"col1\", t1.c2 FROM t1 WHERE id = $1 AND v = 7|SELECT \"col1\", t1.c2 FROM t1 WHERE id = $1 AND v = ?",
         "VALUES (1, 'a')|VALUES (?, ?)",
+        "SELECT abalance FROM pgbench_accounts WHERE aid = 7;|SELECT abalance FROM pgbench_accounts WHERE aid = ?",
     })
     void replacesLiteralValues(String sql, String expected) {
         assertEquals(expected, QueryFingerprint.of(sql));
