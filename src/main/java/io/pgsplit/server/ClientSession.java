@@ -332,9 +332,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private Runnable whenIdle;
+    private ErrorFields startupError;
 
     private void finishStartup() {
         ServerConnection conn = active;
+        if (startupError != null) {
+            fatal(startupError.sqlState(), startupError.message());
+            return;
+        }
         Map<String, String> report = new LinkedHashMap<>(conn.loginParameters());
         report.putAll(conn.state.reportedParams);
         report.put("in_hot_standby", "off");
@@ -939,7 +944,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // =====================================================================================
 
     private void send(Unit u, ServerConnection conn) {
-        db.noteRouted(conn.node(), u);
+        if (u.endsWithSync) {
+            u.sentTo = conn.node();
+            u.sentTo.outstanding.incrementAndGet();
+        }
         for (String evicted : conn.state.statements.drainPendingCloses()) {
             conn.write(Messages.close('S', evicted));
             expects.add(Expect.dropped(Expect.Kind.CLOSE));
@@ -1419,6 +1427,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     if (head.kind == Expect.Kind.PARSE) {
                         return true; // the client's Bind depends on it: it must see why it failed
                     }
+                    if (phase == Phase.AUTH) {
+                        startupError = err; // an invalid start-up parameter: PostgreSQL refuses the connection
+                        return false;
+                    }
                     log.warn("server {} refused pgsplit's own statement: {}", conn.node(), err);
                     return false;
                 }
@@ -1539,6 +1551,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             List<Unit> done = new ArrayList<>(finishedUnits);
             finishedUnits.clear();
             for (Unit u : done) {
+                u.answered();
                 if (u.retryable && u.retryReason != null && !u.retried) {
                     retryOnPrimary(u);
                 } else if (u.heldReplies != null) {
@@ -1661,6 +1674,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             ctx.cancels().unregister(processId);
         }
         ctx.clientClosed();
+        for (Expect e : expects) {
+            if (e.unit != null) {
+                e.unit.answered();
+            }
+        }
         for (Unit u : pending) {
             u.releaseMessages();
             u.releaseHeld();

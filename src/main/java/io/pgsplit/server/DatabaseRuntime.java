@@ -167,7 +167,4 @@ public final class DatabaseRuntime {
         return group.get(Math.floorMod(roundRobin.getAndIncrement(), group.size()));
     }
 
-    void noteRouted(Node node, Unit u) {
-        // Counted per unit sent; see ClientSession for the matching decrement.
-    }
 }

@@ -34,6 +34,16 @@ final class Unit {
     int heldBytes;
     /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK). */
     boolean virtual;
+    /** The node it was sent to, counted in its outstanding statements until answered. */
+    io.pgsplit.cluster.Node sentTo;
+
+    /** Its reply is complete (or will never come): no longer outstanding on its node. */
+    void answered() {
+        if (sentTo != null) {
+            sentTo.outstanding.decrementAndGet();
+            sentTo = null;
+        }
+    }
 
     Unit(Type type) {
         this.type = type;
