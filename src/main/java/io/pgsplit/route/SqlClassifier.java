@@ -114,9 +114,16 @@ public final class SqlClassifier {
         }
         if (toParse.isEmpty()) return result(drafts, lexed, sql, false, "parser not needed");
         if (firstWrite != null) {
-            // the whole string goes to the primary anyway: do not spend a parse on its reads
-            for (Draft d : toParse) d.parseTarget = null;
-            return result(drafts, lexed, sql, false, "not parsed: the query writes anyway (" + firstWrite.reason + ")");
+            // the whole string goes to the primary anyway: do not spend a parse on its reads, unless one of them
+            // may call a function with a session effect (advisory locks, set_config) that pooling must know about
+            toParse.removeIf(d -> {
+                boolean keep = mayHaveSessionEffect(d.parseTarget);
+                if (!keep) d.parseTarget = null;
+                return !keep;
+            });
+            if (toParse.isEmpty()) {
+                return result(drafts, lexed, sql, false, "not parsed: the query writes anyway (" + firstWrite.reason + ")");
+            }
         }
         List<LexedStatement> targets = new ArrayList<>();
         for (Draft d : toParse) targets.add(d.parseTarget);
@@ -135,6 +142,13 @@ public final class SqlClassifier {
             d.parseTarget = null;
         }
         return result(drafts, lexed, sql, true, null);
+    }
+
+    private static boolean mayHaveSessionEffect(LexedStatement st) {
+        for (String w : st.keywords()) {
+            if (w.startsWith("PG_ADVISORY") || w.startsWith("PG_TRY_ADVISORY") || w.equals("SET_CONFIG")) return true;
+        }
+        return false;
     }
 
     /** Why the parser must not run on this text at all, or null. */
