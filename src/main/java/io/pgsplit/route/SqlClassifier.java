@@ -76,13 +76,9 @@ public final class SqlClassifier {
         if (cache.asMap().containsKey(sql)) return false;
         SqlLexer.Result lexed = SqlLexer.lex(sql, true);
         if (skipReason(sql, lexed) != null) return false;
-        boolean anyTarget = false;
-        for (LexedStatement st : lexed.statements()) {
-            Draft d = KeywordClassifier.classify(st);
-            if (d.write) return false;
-            anyTarget |= d.parseTarget != null;
-        }
-        return anyTarget;
+        List<Draft> drafts = new ArrayList<>();
+        for (LexedStatement st : lexed.statements()) drafts.add(KeywordClassifier.classify(st));
+        return !toParse(drafts).isEmpty();
     }
 
     public CacheStats cacheStats() {
@@ -106,24 +102,13 @@ public final class SqlClassifier {
             drafts.forEach(d -> d.forceWrite(skip));
             return result(drafts, lexed, sql, false, "not parsed: " + skip);
         }
-        List<Draft> toParse = new ArrayList<>();
-        Draft firstWrite = null;
-        for (Draft d : drafts) {
-            if (d.write && firstWrite == null) firstWrite = d;
-            if (d.parseTarget != null) toParse.add(d);
-        }
-        if (toParse.isEmpty()) return result(drafts, lexed, sql, false, "parser not needed");
-        if (firstWrite != null) {
-            // the whole string goes to the primary anyway: do not spend a parse on its reads, unless one of them
-            // may call a function with a session effect (advisory locks, set_config) that pooling must know about
-            toParse.removeIf(d -> {
-                boolean keep = mayHaveSessionEffect(d.parseTarget);
-                if (!keep) d.parseTarget = null;
-                return !keep;
-            });
-            if (toParse.isEmpty()) {
-                return result(drafts, lexed, sql, false, "not parsed: the query writes anyway (" + firstWrite.reason + ")");
-            }
+        List<Draft> toParse = toParse(drafts);
+        if (toParse.isEmpty()) {
+            boolean skippedReads = drafts.stream().anyMatch(d -> d.parseTarget != null);
+            String firstWrite = drafts.stream().filter(d -> d.write).map(d -> d.reason).findFirst().orElse("");
+            drafts.forEach(d -> d.parseTarget = null);
+            return result(drafts, lexed, sql, false, skippedReads
+                    ? "not parsed: the query writes anyway (" + firstWrite + ")" : "parser not needed");
         }
         List<LexedStatement> targets = new ArrayList<>();
         for (Draft d : toParse) targets.add(d.parseTarget);
@@ -139,9 +124,23 @@ public final class SqlClassifier {
             d.functions.addAll(f.functions());
             d.effects.addAll(f.effects());
             if (f.writeReason() != null) d.forceWrite(f.writeReason());
-            d.parseTarget = null;
         }
+        drafts.forEach(d -> d.parseTarget = null);
         return result(drafts, lexed, sql, true, null);
+    }
+
+    /**
+     * The statements to hand to the parser: those that may be reads. When the string writes anyway it goes to the
+     * primary whatever its reads do, so they are not parsed, unless one may call a function with a session effect
+     * (advisory locks, set_config) that pooling must know about.
+     */
+    private static List<Draft> toParse(List<Draft> drafts) {
+        boolean writesAnyway = drafts.stream().anyMatch(d -> d.write);
+        List<Draft> toParse = new ArrayList<>();
+        for (Draft d : drafts) {
+            if (d.parseTarget != null && (!writesAnyway || mayHaveSessionEffect(d.parseTarget))) toParse.add(d);
+        }
+        return toParse;
     }
 
     private static boolean mayHaveSessionEffect(LexedStatement st) {

@@ -119,6 +119,9 @@ class ClassifierSafetyTest {
         assertFalse(classifier.needsParser("INSERT INTO t VALUES (1)"));
         assertFalse(classifier.needsParser("BEGIN"));
         assertFalse(classifier.needsParser("SELECT 1; DELETE FROM t"));
+        assertTrue(classifier.needsParser("SELECT pg_advisory_lock(1); DELETE FROM t"));
+        assertEquals("not parsed: the query writes anyway (write: DELETE)",
+                classifier.classify("SELECT 1; DELETE FROM t", FunctionCatalog.EMPTY, true).parsed().note());
         long missesBefore = classifier.cacheStats().missCount();
         Classification first = classifier.classify(sql, FunctionCatalog.EMPTY, true);
         assertTrue(first.read());
