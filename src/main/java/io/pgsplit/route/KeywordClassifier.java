@@ -34,6 +34,12 @@ final class KeywordClassifier {
         final List<SessionEffect> effects = new ArrayList<>();
         /** The (part of the) statement that JSqlParser must check before this can be a read; null when settled. */
         LexedStatement parseTarget;
+        /**
+         * A function that always writes (nextval, ...) called in a query, as the lexer sees it. After the parse
+         * (which must still run, for the session effects of advisory locks and set_config) the parser must have seen
+         * it too; if not, something was read differently by JSqlParser and the statement is a write.
+         */
+        String alwaysWriteCall;
 
         Draft settle(StatementKind kind, boolean write, String reason) {
             this.kind = kind;
@@ -150,6 +156,7 @@ final class KeywordClassifier {
             default -> StatementKind.SELECT;
         };
         d.settle(kind, false, "read: " + kind);
+        d.alwaysWriteCall = alwaysWriteCall(st);
         String lockWrite = lexicalWriteInQuery(st, d);
         if (lockWrite != null) {
             d.write = true;
@@ -184,6 +191,18 @@ final class KeywordClassifier {
                 return "write: SELECT INTO creates a table";
             } else if (w.equals("INSERT") || w.equals("UPDATE") || w.equals("DELETE") || w.equals("MERGE")) {
                 return "write: " + w + " inside a query (data-modifying WITH)";
+            }
+        }
+        return null;
+    }
+
+    /** The first "name(" in the statement where name is a function that always writes; or null. */
+    private static String alwaysWriteCall(LexedStatement st) {
+        for (int i = 0; i + 1 < st.size(); i++) {
+            Token t = st.token(i);
+            if ((t.type() == TokenType.WORD || t.type() == TokenType.QUOTED_IDENT) && st.token(i + 1).type() == TokenType.LPAREN) {
+                String name = t.value().toLowerCase(Locale.ROOT);
+                if (BuiltinFunctions.isAlwaysWrite(name)) return name;
             }
         }
         return null;
@@ -240,6 +259,7 @@ final class KeywordClassifier {
         d.tablesRead.addAll(in.tablesRead);
         d.tablesWritten.addAll(in.tablesWritten);
         d.parseTarget = in.parseTarget;
+        d.alwaysWriteCall = in.alwaysWriteCall;
         if (!in.write && in.parseTarget == null && !isQueryKind(in.kind)) {
             // e.g. PREPARE p AS SHOW x: not a query we understand inside a wrapper
             d.write = true;

@@ -38,7 +38,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs JSqlParser on the statements that may be reads and extracts what routing needs: tables, functions called,
@@ -50,9 +49,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * is rewritten as a plain string, because JSqlParser does not lex those the way PostgreSQL does. The statement
  * counts are still compared, as a second line of defence.
  *
- * <p>Parses run on a small pool so they can be abandoned after {@code parseTimeout} (JSqlParser's own time-out
- * mechanism: {@code parseStatements(sql, executor, consumer)}); on time-out the parser's {@code interrupted} flag is
- * set so its loops stop soon.
+ * <p>Parses run on a small shared pool so they can be abandoned after {@code parseTimeout} (JSqlParser's own time-out
+ * mechanism: {@code parseStatements(sql, executor, consumer)}, which waits on a Future); on time-out the parser's
+ * {@code interrupted} flag is set so its loops stop soon. The hand-off to the pool costs a few tens of microseconds
+ * per parse; cache hits never pay it.
  */
 final class ParserInspector {
 
@@ -80,24 +80,30 @@ final class ParserInspector {
     }
 
     Outcome inspect(List<LexedStatement> targets) {
+        for (LexedStatement t : targets) {
+            String hazard = jsqlParserHazard(t);
+            if (hazard != null) return new Outcome(null, hazard);
+        }
         StringBuilder text = new StringBuilder();
         for (LexedStatement t : targets) {
             if (text.length() > 0) text.append(";\n");
             appendParserText(t, text);
         }
         Statements statements;
-        AtomicReference<CCJSqlParser> parser = new AtomicReference<>();
+        List<CCJSqlParser> parsers = new ArrayList<>(2);
+        // JSqlParser makes up to two attempts (simple, then "complex" parsing when the simple one fails), each
+        // with the configured time-out: give each half, so parseTimeout bounds the total
+        long perAttemptMillis = Math.max(1, timeout.toMillis() / 2);
         try {
             statements = CCJSqlParserUtil.parseStatements(text.toString(), executor, p -> {
-                parser.set(p);
+                parsers.add(p);
                 p.withSquareBracketQuotation(false)
                         .withBackslashEscapeCharacter(false)
-                        .withTimeOut(Math.max(1, timeout.toMillis()));
+                        .withTimeOut(perAttemptMillis);
             });
         } catch (JSQLParserException e) {
-            if (hasCause(e, TimeoutException.class)) {
-                CCJSqlParser p = parser.get();
-                if (p != null) p.interrupted = true; // JSqlParser's loops check this flag: stop burning the thread
+            if (hasCause(e, TimeoutException.class) || String.valueOf(e.getMessage()).contains("Time out")) {
+                parsers.forEach(p -> p.interrupted = true); // JSqlParser's loops check this flag: stop burning the thread
                 return new Outcome(null, "parse timed out after " + timeout.toMillis() + " ms");
             }
             if (hasCause(e, StackOverflowError.class)) return new Outcome(null, "parser stack overflow");
@@ -122,6 +128,19 @@ final class ParserInspector {
             }
         }
         return new Outcome(facts, null);
+    }
+
+    /**
+     * Operators that JSqlParser reads as something else, hiding what follows: "//" starts a comment for it, a
+     * backtick quotes an identifier. For PostgreSQL both are (user-defined) operator characters.
+     */
+    private static String jsqlParserHazard(LexedStatement st) {
+        for (Token t : st.tokens()) {
+            if (t.type() == TokenType.OPERATOR && (t.value().contains("//") || t.value().contains("`"))) {
+                return "operator " + t.value() + " is read differently by the parser";
+            }
+        }
+        return null;
     }
 
     /** The statement's tokens as text JSqlParser lexes like PostgreSQL: comments dropped, strings made plain. */

@@ -125,8 +125,20 @@ public final class SqlClassifier {
             d.effects.addAll(f.effects());
             if (f.writeReason() != null) d.forceWrite(f.writeReason());
         }
-        drafts.forEach(d -> d.parseTarget = null);
+        for (Draft d : drafts) {
+            if (d.parseTarget != null && d.alwaysWriteCall != null && !parserSawCall(d, d.alwaysWriteCall)) {
+                d.forceWrite("function " + d.alwaysWriteCall + "() has side effects (not seen by the parser)");
+            }
+            d.parseTarget = null;
+        }
         return result(drafts, lexed, sql, true, null);
+    }
+
+    private static boolean parserSawCall(Draft d, String name) {
+        for (String fn : d.functions) {
+            if (fn.equals(name) || fn.endsWith("." + name)) return true;
+        }
+        return false;
     }
 
     /**
