@@ -226,8 +226,10 @@ final class KeywordClassifier {
                 return;
             }
             for (int j = 2; j < close; j++) {
-                String w = st.word(j);
-                if (("ANALYZE".equals(w) || "ANALYSE".equals(w)) && (j == 2 || st.token(j - 1).type() == TokenType.COMMA)) {
+                // any spelling, quoted ("analyze") included: mistaking an option for ANALYZE only costs a primary trip
+                Token t = st.token(j);
+                String w = t.type() == TokenType.WORD || t.type() == TokenType.QUOTED_IDENT ? t.value().toUpperCase(Locale.ROOT) : "";
+                if (w.equals("ANALYZE") || w.equals("ANALYSE")) {
                     String arg = st.token(j + 1) == null ? "" : st.token(j + 1).value().toUpperCase(Locale.ROOT);
                     analyze |= !(arg.equals("FALSE") || arg.equals("OFF") || arg.equals("0") || arg.equals("NO"));
                 }

@@ -99,6 +99,12 @@ public final class SqlClassifier {
 
         String skip = standardConformingStrings ? skipReason(sql, lexed) : "standard_conforming_strings is off";
         if (skip != null) {
+            if (drafts.isEmpty()) {
+                // e.g. an unterminated comment and nothing else: still a verdict, and still a write
+                Draft nothing = new Draft();
+                nothing.reason = "write: " + skip;
+                drafts.add(nothing);
+            }
             drafts.forEach(d -> d.forceWrite(skip));
             return result(drafts, lexed, sql, false, "not parsed: " + skip);
         }
@@ -189,6 +195,7 @@ public final class SqlClassifier {
             }
         }
         List<StatementInfo> all = parsed.statements();
+        if (all.isEmpty()) return new Classification(parsed, true, "write: no statement information", null);
         String reason = all.size() == 1 ? all.get(0).reason() : "read: all " + all.size() + " statements are reads";
         return new Classification(parsed, false, reason, null);
     }

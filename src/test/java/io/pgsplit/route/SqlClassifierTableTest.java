@@ -64,6 +64,8 @@ class SqlClassifierTableTest {
                 row("SELECT 'unterminated", W, SELECT, "lexer: unterminated quoted string"),
                 row("SELECT 1 /* unterminated", W, SELECT, "lexer: unterminated /* comment"),
                 row("SELECT $$ unterminated", W, SELECT, "lexer: unterminated dollar-quoted string"),
+                row("/* only an unterminated comment", W, OTHER, "lexer: unterminated /* comment"),
+                row("'only an unterminated string", W, OTHER, "lexer: unterminated quoted string"),
                 row("", R, EMPTY, "empty"),
                 row(" ; ; -- nothing\n", R, EMPTY, "empty"),
 
@@ -150,6 +152,8 @@ class SqlClassifierTableTest {
                 row("EXPLAIN ANALYZE INSERT INTO t VALUES (1)", W, EXPLAIN, "write: EXPLAIN ANALYZE of INSERT"),
                 row("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t", W, EXPLAIN, "write: EXPLAIN ANALYZE of DELETE"),
                 row("EXPLAIN (ANALYZE false) DELETE FROM t", R, EXPLAIN, "without ANALYZE"),
+                row("EXPLAIN (\"analyze\") DELETE FROM t", W, EXPLAIN, "write: EXPLAIN ANALYZE of DELETE"),
+                row("EXPLAIN ANALYZE VERBOSE WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d", W, EXPLAIN, "write"),
                 row("EXPLAIN (FORMAT json, ANALYZE) SELECT nextval('s')", W, EXPLAIN, "nextval"),
                 row("PREPARE q(int) AS SELECT * FROM t WHERE a = $1", R, PREPARE, "read: PREPARE of SELECT"),
                 row("PREPARE q AS UPDATE t SET a = 1", W, PREPARE, "write: PREPARE of UPDATE"),

@@ -94,6 +94,13 @@ class SqlLexerTest {
     }
 
     @Test
+    void onlyPostgresWhitespaceSeparatesTokens() {
+        // U+3000 is a space to Java but an identifier character to PostgreSQL
+        LexedStatement st = SqlLexer.lex("SELECT a\u3000FROM t").statements().get(0);
+        assertEquals(List.of("SELECT", "A\u3000FROM", "T"), st.keywords());
+    }
+
+    @Test
     void nestingDepth() {
         assertEquals(3, SqlLexer.lex("SELECT ((( 1 ))); SELECT (2)").maxDepth());
         assertEquals(0, SqlLexer.lex("SELECT '((('").maxDepth());
