@@ -157,13 +157,13 @@ final class KeywordClassifier {
         };
         d.settle(kind, false, "read: " + kind);
         d.alwaysWriteCall = alwaysWriteCall(st);
-        String lockWrite = lexicalWriteInQuery(st, d);
-        if (lockWrite != null) {
+        String lexicalWrite = lexicalWriteInQuery(st, d);
+        if (lexicalWrite != null) {
             d.write = true;
-            d.reason = lockWrite;
-        } else {
-            d.parseTarget = st;
+            d.reason = lexicalWrite;
         }
+        // kept even for writes: the parse may still be needed for session effects (see SqlClassifier.toParse)
+        d.parseTarget = st;
     }
 
     /**
@@ -186,7 +186,7 @@ final class KeywordClassifier {
                     next++;
                 }
                 String table = name(st, next);
-                d.tablesWritten.add(table);
+                if (!table.isEmpty()) d.tablesWritten.add(table);
                 if (temp) d.effects.add(new SessionEffect.Pin("CREATE TEMP TABLE " + table));
                 return "write: SELECT INTO creates a table";
             } else if (w.equals("INSERT") || w.equals("UPDATE") || w.equals("DELETE") || w.equals("MERGE")) {
@@ -303,10 +303,10 @@ final class KeywordClassifier {
             d.settle(StatementKind.OTHER, true, "write: COPY without FROM or TO");
         } else if (st.isWord(direction, "FROM")) {
             d.settle(StatementKind.COPY_FROM, true, "write: COPY ... FROM");
-            d.tablesWritten.add(table);
+            if (!table.isEmpty()) d.tablesWritten.add(table);
         } else {
             d.settle(StatementKind.COPY_TO, false, "read: COPY ... TO");
-            d.tablesRead.add(table);
+            if (!table.isEmpty()) d.tablesRead.add(table);
             toServerSide(st, direction + 1, d);
         }
     }
@@ -338,7 +338,7 @@ final class KeywordClassifier {
         i++;
         if (st.isWord(i, "IF") && st.isWord(i + 1, "NOT") && st.isWord(i + 2, "EXISTS")) i += 3;
         String name = name(st, i);
-        if (object.equals("TABLE") || object.equals("MATERIALIZED VIEW")) d.tablesWritten.add(name);
+        if ((object.equals("TABLE") || object.equals("MATERIALIZED VIEW")) && !name.isEmpty()) d.tablesWritten.add(name);
         // a temp object lives in this server session only; ON COMMIT DROP ones die with the transaction
         boolean onCommitDrop = false;
         for (int j = i; j + 2 < st.size(); j++) {

@@ -69,6 +69,7 @@ class SessionEffectsTest {
                 Arguments.of("SELECT pg_advisory_unlock(1)", List.of(new Unpin("pg_advisory_unlock"))),
                 Arguments.of("SELECT pg_advisory_unlock_all()", List.of(new Unpin("pg_advisory_unlock_all"))),
                 Arguments.of("SELECT pg_advisory_xact_lock(1)", List.of()),
+                Arguments.of("SELECT pg_advisory_lock(id) FROM jobs FOR UPDATE", List.of(new Pin("pg_advisory_lock"))),
                 Arguments.of("SELECT pg_advisory_lock(1), pg_advisory_lock(2)", List.of(new Pin("pg_advisory_lock"), new Pin("pg_advisory_lock"))),
                 Arguments.of("SELECT set_config('search_path', 'app', false)", List.of(new SetParam("search_path", "'app'"))),
                 Arguments.of("SELECT set_config('search_path', 'app', true)", List.of()),
