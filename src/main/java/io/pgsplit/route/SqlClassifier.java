@@ -63,7 +63,11 @@ public final class SqlClassifier {
         return decide(parsed, catalog);
     }
 
-    /** A cheap cache probe that never parses (for standard_conforming_strings = on). */
+    /**
+     * A cheap cache probe that never parses (for standard_conforming_strings = on); follow a hit with
+     * {@link #decide}. It counts in {@link #cacheStats()} like any lookup, so a miss here followed by
+     * {@link #classify} counts two misses.
+     */
     public ParsedQuery cachedOrNull(String sql) {
         return cache.getIfPresent(sql);
     }
