@@ -15,6 +15,7 @@ public record ClassifierSettings(int maxLength, int maxNesting, long cacheMaxWei
                                  Set<String> readOnlyFunctions, Set<String> writeFunctions) {
 
     public ClassifierSettings {
+        java.util.Objects.requireNonNull(parseTimeout, "parseTimeout");
         readOnlyFunctions = Set.copyOf(readOnlyFunctions);
         writeFunctions = Set.copyOf(writeFunctions);
     }

@@ -34,6 +34,12 @@ final class KeywordClassifier {
         final List<SessionEffect> effects = new ArrayList<>();
         /** The (part of the) statement that JSqlParser must check before this can be a read; null when settled. */
         LexedStatement parseTarget;
+        /**
+         * A function that always writes (nextval, ...) called in a query, as the lexer sees it. After the parse
+         * (which must still run, for the session effects of advisory locks and set_config) the parser must have seen
+         * it too; if not, something was read differently by JSqlParser and the statement is a write.
+         */
+        String alwaysWriteCall;
 
         Draft settle(StatementKind kind, boolean write, String reason) {
             this.kind = kind;
@@ -150,13 +156,14 @@ final class KeywordClassifier {
             default -> StatementKind.SELECT;
         };
         d.settle(kind, false, "read: " + kind);
-        String lockWrite = lexicalWriteInQuery(st, d);
-        if (lockWrite != null) {
+        d.alwaysWriteCall = alwaysWriteCall(st);
+        String lexicalWrite = lexicalWriteInQuery(st, d);
+        if (lexicalWrite != null) {
             d.write = true;
-            d.reason = lockWrite;
-        } else {
-            d.parseTarget = st;
+            d.reason = lexicalWrite;
         }
+        // kept even for writes: the parse may still be needed for session effects (see SqlClassifier.toParse)
+        d.parseTarget = st;
     }
 
     /**
@@ -179,11 +186,23 @@ final class KeywordClassifier {
                     next++;
                 }
                 String table = name(st, next);
-                d.tablesWritten.add(table);
+                if (!table.isEmpty()) d.tablesWritten.add(table);
                 if (temp) d.effects.add(new SessionEffect.Pin("CREATE TEMP TABLE " + table));
                 return "write: SELECT INTO creates a table";
             } else if (w.equals("INSERT") || w.equals("UPDATE") || w.equals("DELETE") || w.equals("MERGE")) {
                 return "write: " + w + " inside a query (data-modifying WITH)";
+            }
+        }
+        return null;
+    }
+
+    /** The first "name(" in the statement where name is a function that always writes; or null. */
+    private static String alwaysWriteCall(LexedStatement st) {
+        for (int i = 0; i + 1 < st.size(); i++) {
+            Token t = st.token(i);
+            if ((t.type() == TokenType.WORD || t.type() == TokenType.QUOTED_IDENT) && st.token(i + 1).type() == TokenType.LPAREN) {
+                String name = t.value().toLowerCase(Locale.ROOT);
+                if (BuiltinFunctions.isAlwaysWrite(name)) return name;
             }
         }
         return null;
@@ -207,8 +226,10 @@ final class KeywordClassifier {
                 return;
             }
             for (int j = 2; j < close; j++) {
-                String w = st.word(j);
-                if (("ANALYZE".equals(w) || "ANALYSE".equals(w)) && (j == 2 || st.token(j - 1).type() == TokenType.COMMA)) {
+                // any spelling, quoted ("analyze") included: mistaking an option for ANALYZE only costs a primary trip
+                Token t = st.token(j);
+                String w = t.type() == TokenType.WORD || t.type() == TokenType.QUOTED_IDENT ? t.value().toUpperCase(Locale.ROOT) : "";
+                if (w.equals("ANALYZE") || w.equals("ANALYSE")) {
                     String arg = st.token(j + 1) == null ? "" : st.token(j + 1).value().toUpperCase(Locale.ROOT);
                     analyze |= !(arg.equals("FALSE") || arg.equals("OFF") || arg.equals("0") || arg.equals("NO"));
                 }
@@ -240,6 +261,7 @@ final class KeywordClassifier {
         d.tablesRead.addAll(in.tablesRead);
         d.tablesWritten.addAll(in.tablesWritten);
         d.parseTarget = in.parseTarget;
+        d.alwaysWriteCall = in.alwaysWriteCall;
         if (!in.write && in.parseTarget == null && !isQueryKind(in.kind)) {
             // e.g. PREPARE p AS SHOW x: not a query we understand inside a wrapper
             d.write = true;
@@ -281,10 +303,10 @@ final class KeywordClassifier {
             d.settle(StatementKind.OTHER, true, "write: COPY without FROM or TO");
         } else if (st.isWord(direction, "FROM")) {
             d.settle(StatementKind.COPY_FROM, true, "write: COPY ... FROM");
-            d.tablesWritten.add(table);
+            if (!table.isEmpty()) d.tablesWritten.add(table);
         } else {
             d.settle(StatementKind.COPY_TO, false, "read: COPY ... TO");
-            d.tablesRead.add(table);
+            if (!table.isEmpty()) d.tablesRead.add(table);
             toServerSide(st, direction + 1, d);
         }
     }
@@ -316,7 +338,7 @@ final class KeywordClassifier {
         i++;
         if (st.isWord(i, "IF") && st.isWord(i + 1, "NOT") && st.isWord(i + 2, "EXISTS")) i += 3;
         String name = name(st, i);
-        if (object.equals("TABLE") || object.equals("MATERIALIZED VIEW")) d.tablesWritten.add(name);
+        if ((object.equals("TABLE") || object.equals("MATERIALIZED VIEW")) && !name.isEmpty()) d.tablesWritten.add(name);
         // a temp object lives in this server session only; ON COMMIT DROP ones die with the transaction
         boolean onCommitDrop = false;
         for (int j = i; j + 2 < st.size(); j++) {

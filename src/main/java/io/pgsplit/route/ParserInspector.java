@@ -10,10 +10,20 @@ import net.sf.jsqlparser.parser.CCJSqlParser;
 import net.sf.jsqlparser.parser.CCJSqlParserUtil;
 import net.sf.jsqlparser.statement.Statement;
 import net.sf.jsqlparser.statement.Statements;
+import net.sf.jsqlparser.expression.AnalyticExpression;
+import net.sf.jsqlparser.statement.delete.Delete;
+import net.sf.jsqlparser.statement.insert.Insert;
+import net.sf.jsqlparser.statement.merge.Merge;
 import net.sf.jsqlparser.statement.select.PlainSelect;
 import net.sf.jsqlparser.statement.select.Select;
-import net.sf.jsqlparser.statement.select.WithItem;
+import net.sf.jsqlparser.statement.select.TableFunction;
+import net.sf.jsqlparser.statement.update.Update;
 import net.sf.jsqlparser.util.TablesNamesFinder;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
+import java.util.Collection;
+import java.util.IdentityHashMap;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,20 +38,21 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs JSqlParser on the statements that may be reads and extracts what routing needs: tables, functions called,
  * locking clauses, SELECT INTO, data-modifying CTEs, and the session effects of set_config and advisory locks.
+ * Functions called through operators (user-defined operators) are not seen: only function-call syntax is.
  *
  * <p>The parser gets a normalised copy of the text built from {@link SqlLexer}'s tokens: comments are dropped and
  * every string that is not a plain {@code '...'} ({@code E'...'}, {@code $$...$$}, {@code U&'...'}, {@code B'...'})
  * is rewritten as a plain string, because JSqlParser does not lex those the way PostgreSQL does. The statement
  * counts are still compared, as a second line of defence.
  *
- * <p>Parses run on a small pool so they can be abandoned after {@code parseTimeout} (JSqlParser's own time-out
- * mechanism: {@code parseStatements(sql, executor, consumer)}); on time-out the parser's {@code interrupted} flag is
- * set so its loops stop soon.
+ * <p>Parses run on a small shared pool so they can be abandoned after {@code parseTimeout} (JSqlParser's own time-out
+ * mechanism: {@code parseStatements(sql, executor, consumer)}, which waits on a Future); on time-out the parser's
+ * {@code interrupted} flag is set so its loops stop soon. The hand-off to the pool costs a few tens of microseconds
+ * per parse; cache hits never pay it.
  */
 final class ParserInspector {
 
@@ -69,24 +80,30 @@ final class ParserInspector {
     }
 
     Outcome inspect(List<LexedStatement> targets) {
+        for (LexedStatement t : targets) {
+            String hazard = jsqlParserHazard(t);
+            if (hazard != null) return new Outcome(null, hazard);
+        }
         StringBuilder text = new StringBuilder();
         for (LexedStatement t : targets) {
             if (text.length() > 0) text.append(";\n");
             appendParserText(t, text);
         }
         Statements statements;
-        AtomicReference<CCJSqlParser> parser = new AtomicReference<>();
+        List<CCJSqlParser> parsers = new ArrayList<>(2);
+        // JSqlParser makes up to two attempts (simple, then "complex" parsing when the simple one fails), each
+        // with the configured time-out: give each half, so parseTimeout bounds the total
+        long perAttemptMillis = Math.max(1, timeout.toMillis() / 2);
         try {
             statements = CCJSqlParserUtil.parseStatements(text.toString(), executor, p -> {
-                parser.set(p);
+                parsers.add(p);
                 p.withSquareBracketQuotation(false)
                         .withBackslashEscapeCharacter(false)
-                        .withTimeOut(Math.max(1, timeout.toMillis()));
+                        .withTimeOut(perAttemptMillis);
             });
         } catch (JSQLParserException e) {
-            if (hasCause(e, TimeoutException.class)) {
-                CCJSqlParser p = parser.get();
-                if (p != null) p.interrupted = true; // JSqlParser's loops check this flag: stop burning the thread
+            if (hasCause(e, TimeoutException.class) || String.valueOf(e.getMessage()).contains("Time out")) {
+                parsers.forEach(p -> p.interrupted = true); // JSqlParser's loops check this flag: stop burning the thread
                 return new Outcome(null, "parse timed out after " + timeout.toMillis() + " ms");
             }
             if (hasCause(e, StackOverflowError.class)) return new Outcome(null, "parser stack overflow");
@@ -113,6 +130,19 @@ final class ParserInspector {
         return new Outcome(facts, null);
     }
 
+    /**
+     * Operators that JSqlParser reads as something else, hiding what follows: "//" starts a comment for it, a
+     * backtick quotes an identifier. For PostgreSQL both are (user-defined) operator characters.
+     */
+    private static String jsqlParserHazard(LexedStatement st) {
+        for (Token t : st.tokens()) {
+            if (t.type() == TokenType.OPERATOR && (t.value().contains("//") || t.value().contains("`"))) {
+                return "operator " + t.value() + " is read differently by the parser";
+            }
+        }
+        return null;
+    }
+
     /** The statement's tokens as text JSqlParser lexes like PostgreSQL: comments dropped, strings made plain. */
     static void appendParserText(LexedStatement st, StringBuilder out) {
         String source = st.text();
@@ -133,29 +163,22 @@ final class ParserInspector {
         if (!(s instanceof Select select)) {
             return new Facts("parser found " + s.getClass().getSimpleName(), Set.of(), Set.of(), List.of());
         }
-        String write = null;
-        if (select.getWithItemsList() != null) {
-            for (WithItem<?> w : select.getWithItemsList()) {
-                // getInsert() and friends cast blindly: look at the type instead
-                Object body = w.getParenthesedStatement();
-                if (body != null && !(body instanceof Select)) {
-                    write = "data-modifying WITH";
-                }
-            }
-        }
-        Finder finder = new Finder();
+        // functions, locking clauses and nested writes: a walk over the whole tree, so no clause can hide them
+        TreeFacts tree = new TreeFacts();
+        tree.walk(select, 0);
+        String write = tree.writeReason();
+        // tables are informational only: if TablesNamesFinder trips over some construct, report none
         Set<String> tables = new LinkedHashSet<>();
-        if (write == null) {
-            for (String t : finder.getTables((Statement) select)) tables.add(unquote(t));
-            if (finder.lockMode != null) write = "SELECT ... FOR " + finder.lockMode;
-            else if (finder.selectInto) write = "SELECT INTO creates a table";
+        try {
+            for (String t : new TablesNamesFinder<Void>().getTables((Statement) select)) tables.add(unquote(t));
+        } catch (RuntimeException | StackOverflowError e) {
+            tables.clear();
         }
         Set<String> functions = new LinkedHashSet<>();
         List<SessionEffect> effects = new ArrayList<>();
-        for (Function f : finder.calls) {
-            String name = functionName(f);
-            functions.add(name);
-            String base = BuiltinFunctions.baseName(name);
+        for (String name : tree.functionNames) functions.add(name);
+        for (Function f : tree.calls) {
+            String base = BuiltinFunctions.baseName(functionName(f));
             if (BuiltinFunctions.SESSION_ADVISORY_LOCKS.contains(base)) effects.add(new SessionEffect.Pin(base));
             if (BuiltinFunctions.SESSION_ADVISORY_UNLOCKS.contains(base)) effects.add(new SessionEffect.Unpin(base));
             if (base.equals("set_config")) {
@@ -189,7 +212,7 @@ final class ParserInspector {
     static String functionName(Function f) {
         List<String> parts = f.getMultipartName();
         String name = parts == null || parts.isEmpty() ? f.getName() : String.join(".", parts);
-        return unquote(name == null ? "" : name);
+        return name == null || name.isBlank() ? "?" : unquote(name); // "?" is unknown, hence a write
     }
 
     private static String unquote(String name) {
@@ -214,23 +237,90 @@ final class ParserInspector {
         return m.length() > 120 ? m.substring(0, 120) + "…" : m;
     }
 
-    /** Collects tables (TablesNamesFinder's job) plus every function call, locking clause and SELECT INTO. */
-    private static final class Finder extends TablesNamesFinder<Void> {
-        final List<Function> calls = new ArrayList<>();
-        String lockMode;
-        boolean selectInto;
+    /**
+     * Walks every field of every JSqlParser object in the tree (by reflection, fields cached per class) and collects
+     * function calls, window/aggregate calls, locking clauses, SELECT INTO and nested data-modifying statements.
+     * JSqlParser's visitors skip some clauses (ORDER BY, WITHIN GROUP, OVER, ...), which would let a volatile
+     * function through; a walk over all fields cannot miss a node.
+     */
+    private static final class TreeFacts {
+        private static final int MAX_DEPTH = 2_000;
+        private static final ClassValue<List<Field>> FIELDS = new ClassValue<>() {
+            @Override
+            protected List<Field> computeValue(Class<?> type) {
+                List<Field> fields = new ArrayList<>();
+                for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+                    for (Field f : c.getDeclaredFields()) {
+                        if (Modifier.isStatic(f.getModifiers()) || f.getType().isPrimitive() || f.getType() == String.class
+                                || f.getType().isEnum() || isParserInternal(f.getType())) {
+                            continue;
+                        }
+                        f.setAccessible(true);
+                        fields.add(f);
+                    }
+                }
+                return List.copyOf(fields);
+            }
+        };
 
-        @Override
-        public <S> Void visit(Function function, S context) {
-            calls.add(function);
-            return super.visit(function, context);
+        final List<Function> calls = new ArrayList<>();
+        final Set<String> functionNames = new LinkedHashSet<>();
+        private final Set<Object> seen = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        private String lockMode;
+        private boolean selectInto;
+        private String nestedWrite;
+
+        String writeReason() {
+            if (nestedWrite != null) return nestedWrite + " inside a query";
+            if (lockMode != null) return "SELECT ... FOR " + lockMode;
+            if (selectInto) return "SELECT INTO creates a table";
+            return null;
         }
 
-        @Override
-        public <S> Void visit(PlainSelect plainSelect, S context) {
-            if (plainSelect.getForMode() != null) lockMode = plainSelect.getForMode().toString().replace('_', ' ');
-            if (plainSelect.getIntoTables() != null && !plainSelect.getIntoTables().isEmpty()) selectInto = true;
-            return super.visit(plainSelect, context);
+        void walk(Object node, int depth) {
+            if (node == null || depth > MAX_DEPTH) {
+                if (node != null) nestedWrite = "parse tree too deep";
+                return;
+            }
+            if (node instanceof Collection<?> c) {
+                for (Object o : c) walk(o, depth + 1);
+                return;
+            }
+            if (node instanceof Object[] array) {
+                for (Object o : array) walk(o, depth + 1);
+                return;
+            }
+            Class<?> type = node.getClass();
+            if (!type.getName().startsWith("net.sf.jsqlparser.") || isParserInternal(type) || type.isEnum()) return;
+            if (!seen.add(node)) return;
+            inspect(node);
+            try {
+                for (Field f : FIELDS.get(type)) walk(f.get(node), depth + 1);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private void inspect(Object node) {
+            if (node instanceof TableFunction) {
+                return; // a wrapper (it extends Function, without a name): the function inside it is walked next
+            }
+            if (node instanceof Function f) {
+                calls.add(f);
+                functionNames.add(functionName(f));
+            } else if (node instanceof AnalyticExpression a && a.getName() != null) {
+                functionNames.add(unquote(a.getName())); // count(*) OVER (...), percentile_cont(...) WITHIN GROUP
+            } else if (node instanceof Select sel) {
+                if (sel.getForMode() != null) lockMode = sel.getForMode().toString().replace('_', ' ');
+                if (sel instanceof PlainSelect ps && ps.getIntoTables() != null && !ps.getIntoTables().isEmpty()) selectInto = true;
+            } else if (node instanceof Insert || node instanceof Update || node instanceof Delete || node instanceof Merge) {
+                nestedWrite = node.getClass().getSimpleName().toUpperCase(Locale.ROOT);
+            }
+        }
+
+        /** The parser's own token and syntax-tree objects (reachable from AST nodes): not part of the statement. */
+        private static boolean isParserInternal(Class<?> type) {
+            return type.getName().startsWith("net.sf.jsqlparser.parser.");
         }
     }
 }

@@ -18,7 +18,13 @@ import java.util.Set;
  * the first two stages and the parse, a {@link ParsedQuery}, is cached by query text. Function volatility is applied
  * afterwards by {@link #decide}, so a refreshed {@link FunctionCatalog} never needs cache invalidation.
  *
- * <p>Thread-safe.
+ * <p>Thread-safe. On an event loop, avoid the parse (tens of microseconds to milliseconds on a miss):
+ * <pre>{@code
+ * ParsedQuery p = classifier.cachedOrNull(sql);
+ * if (p != null) use(classifier.decide(p, catalog));                       // ~tens of ns
+ * else if (!classifier.needsParser(sql)) use(classifier.classify(sql, catalog, true)); // lexer only
+ * else offload(() -> classifier.classify(sql, catalog, true));             // parses on a miss
+ * }</pre>
  */
 public final class SqlClassifier {
 
@@ -48,7 +54,7 @@ public final class SqlClassifier {
         return (int) Math.min(Integer.MAX_VALUE, weight);
     }
 
-    /** Lexes, consults the cache, parses if needed, and decides. May take up to parseTimeout on a cache miss. */
+    /** Consults the cache; on a miss lexes, parses if needed, caches. Then decides. A miss may take up to parseTimeout. */
     public Classification classify(String sql, FunctionCatalog catalog, boolean standardConformingStrings) {
         if (!standardConformingStrings) {
             // backslashes in plain strings change where strings end: never trust any of it (and never cache it,
@@ -63,7 +69,11 @@ public final class SqlClassifier {
         return decide(parsed, catalog);
     }
 
-    /** A cheap cache probe that never parses (for standard_conforming_strings = on). */
+    /**
+     * A cheap cache probe that never parses (for standard_conforming_strings = on); follow a hit with
+     * {@link #decide}. It counts in {@link #cacheStats()} like any lookup, so a miss here followed by
+     * {@link #classify} counts two misses.
+     */
     public ParsedQuery cachedOrNull(String sql) {
         return cache.getIfPresent(sql);
     }
@@ -76,13 +86,9 @@ public final class SqlClassifier {
         if (cache.asMap().containsKey(sql)) return false;
         SqlLexer.Result lexed = SqlLexer.lex(sql, true);
         if (skipReason(sql, lexed) != null) return false;
-        boolean anyTarget = false;
-        for (LexedStatement st : lexed.statements()) {
-            Draft d = KeywordClassifier.classify(st);
-            if (d.write) return false;
-            anyTarget |= d.parseTarget != null;
-        }
-        return anyTarget;
+        List<Draft> drafts = new ArrayList<>();
+        for (LexedStatement st : lexed.statements()) drafts.add(KeywordClassifier.classify(st));
+        return !toParse(drafts).isEmpty();
     }
 
     public CacheStats cacheStats() {
@@ -103,20 +109,22 @@ public final class SqlClassifier {
 
         String skip = standardConformingStrings ? skipReason(sql, lexed) : "standard_conforming_strings is off";
         if (skip != null) {
+            if (drafts.isEmpty()) {
+                // e.g. an unterminated comment and nothing else: still a verdict, and still a write
+                Draft nothing = new Draft();
+                nothing.reason = "write: " + skip;
+                drafts.add(nothing);
+            }
             drafts.forEach(d -> d.forceWrite(skip));
             return result(drafts, lexed, sql, false, "not parsed: " + skip);
         }
-        List<Draft> toParse = new ArrayList<>();
-        Draft firstWrite = null;
-        for (Draft d : drafts) {
-            if (d.write && firstWrite == null) firstWrite = d;
-            if (d.parseTarget != null) toParse.add(d);
-        }
-        if (toParse.isEmpty()) return result(drafts, lexed, sql, false, "parser not needed");
-        if (firstWrite != null) {
-            // the whole string goes to the primary anyway: do not spend a parse on its reads
-            for (Draft d : toParse) d.parseTarget = null;
-            return result(drafts, lexed, sql, false, "not parsed: the query writes anyway (" + firstWrite.reason + ")");
+        List<Draft> toParse = toParse(drafts);
+        if (toParse.isEmpty()) {
+            boolean skippedReads = drafts.stream().anyMatch(d -> d.parseTarget != null);
+            String firstWrite = drafts.stream().filter(d -> d.write).map(d -> d.reason).findFirst().orElse("");
+            drafts.forEach(d -> d.parseTarget = null);
+            return result(drafts, lexed, sql, false, skippedReads
+                    ? "not parsed: the query writes anyway (" + firstWrite + ")" : "parser not needed");
         }
         List<LexedStatement> targets = new ArrayList<>();
         for (Draft d : toParse) targets.add(d.parseTarget);
@@ -132,9 +140,42 @@ public final class SqlClassifier {
             d.functions.addAll(f.functions());
             d.effects.addAll(f.effects());
             if (f.writeReason() != null) d.forceWrite(f.writeReason());
+        }
+        for (Draft d : drafts) {
+            if (d.parseTarget != null && d.alwaysWriteCall != null && !parserSawCall(d, d.alwaysWriteCall)) {
+                d.forceWrite("function " + d.alwaysWriteCall + "() has side effects (not seen by the parser)");
+            }
             d.parseTarget = null;
         }
         return result(drafts, lexed, sql, true, null);
+    }
+
+    private static boolean parserSawCall(Draft d, String name) {
+        for (String fn : d.functions) {
+            if (fn.equals(name) || fn.endsWith("." + name)) return true;
+        }
+        return false;
+    }
+
+    /**
+     * The statements to hand to the parser: those that may be reads. When the string writes anyway it goes to the
+     * primary whatever its reads do, so they are not parsed, unless one may call a function with a session effect
+     * (advisory locks, set_config) that pooling must know about.
+     */
+    private static List<Draft> toParse(List<Draft> drafts) {
+        boolean writesAnyway = drafts.stream().anyMatch(d -> d.write);
+        List<Draft> toParse = new ArrayList<>();
+        for (Draft d : drafts) {
+            if (d.parseTarget != null && (!writesAnyway || mayHaveSessionEffect(d.parseTarget))) toParse.add(d);
+        }
+        return toParse;
+    }
+
+    private static boolean mayHaveSessionEffect(LexedStatement st) {
+        for (String w : st.keywords()) {
+            if (w.startsWith("PG_ADVISORY") || w.startsWith("PG_TRY_ADVISORY") || w.equals("SET_CONFIG")) return true;
+        }
+        return false;
     }
 
     /** Why the parser must not run on this text at all, or null. */
@@ -164,6 +205,7 @@ public final class SqlClassifier {
             }
         }
         List<StatementInfo> all = parsed.statements();
+        if (all.isEmpty()) return new Classification(parsed, true, "write: no statement information", null);
         String reason = all.size() == 1 ? all.get(0).reason() : "read: all " + all.size() + " statements are reads";
         return new Classification(parsed, false, reason, null);
     }

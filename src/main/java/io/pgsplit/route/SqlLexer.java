@@ -84,7 +84,7 @@ public final class SqlLexer {
         Result run() {
             while (pos < n && error == null) {
                 char c = s.charAt(pos);
-                if (Character.isWhitespace(c)) {
+                if (isSpace(c)) {
                     pos++;
                 } else if (c == '-' && peek(1) == '-') {
                     while (pos < n && s.charAt(pos) != '\n' && s.charAt(pos) != '\r') pos++;
@@ -360,6 +360,11 @@ public final class SqlLexer {
             statementMaxDepth = 0;
             routineDefinition = false;
             blockDepth = 0;
+        }
+
+        /** PostgreSQL's whitespace only: other Unicode spaces are identifier characters to it (high-bit bytes). */
+        private static boolean isSpace(char c) {
+            return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\u000B';
         }
 
         private static boolean isDigit(char c) {

@@ -1,5 +1,7 @@
 package io.pgsplit.route;
 
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 
@@ -26,9 +28,14 @@ public record StatementInfo(StatementKind kind, String firstKeyword, boolean wri
                             boolean local, List<SessionEffect> effects) {
 
     public StatementInfo {
-        tablesRead = Set.copyOf(tablesRead);
-        tablesWritten = Set.copyOf(tablesWritten);
-        functions = Set.copyOf(functions);
+        // insertion-ordered (as written), so reasons and "pgsplit explain" output are stable from run to run
+        tablesRead = ordered(tablesRead);
+        tablesWritten = ordered(tablesWritten);
+        functions = ordered(functions);
         effects = List.copyOf(effects);
+    }
+
+    private static Set<String> ordered(Set<String> s) {
+        return s.isEmpty() ? Set.of() : Collections.unmodifiableSet(new LinkedHashSet<>(s));
     }
 }

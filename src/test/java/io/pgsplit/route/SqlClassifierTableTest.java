@@ -64,6 +64,8 @@ class SqlClassifierTableTest {
                 row("SELECT 'unterminated", W, SELECT, "lexer: unterminated quoted string"),
                 row("SELECT 1 /* unterminated", W, SELECT, "lexer: unterminated /* comment"),
                 row("SELECT $$ unterminated", W, SELECT, "lexer: unterminated dollar-quoted string"),
+                row("/* only an unterminated comment", W, OTHER, "lexer: unterminated /* comment"),
+                row("'only an unterminated string", W, OTHER, "lexer: unterminated quoted string"),
                 row("", R, EMPTY, "empty"),
                 row(" ; ; -- nothing\n", R, EMPTY, "empty"),
 
@@ -129,6 +131,17 @@ class SqlClassifierTableTest {
                 row("SELECT * FROM my_srf(1) AS x", W, SELECT, "my_srf"),
                 row("SELECT a FROM t WHERE b IN (SELECT audit_it(c) FROM u)", W, SELECT, "audit_it"),
                 row("VALUES (nextval('s'))", W, VALUES, "nextval"),
+                row("SELECT a FROM t ORDER BY volatile_key(a)", W, SELECT, "volatile_key"),
+                row("SELECT a FROM t GROUP BY a HAVING check_it(a) > 1", W, SELECT, "check_it"),
+                row("SELECT my_agg(a) WITHIN GROUP (ORDER BY a) FROM t", W, SELECT, "my_agg"),
+                row("SELECT my_window(a) OVER (ORDER BY a) FROM t", W, SELECT, "my_window"),
+                row("SELECT * FROM t JOIN u ON match_it(t.a, u.b)", W, SELECT, "match_it"),
+                row("SELECT CASE WHEN a THEN side_effect(1) END, CAST(other(2) AS int) FROM t", W, SELECT, "side_effect"),
+                row("SELECT * FROM t LIMIT compute_limit()", W, SELECT, "compute_limit"),
+                row("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), count(*) OVER () FROM t", R, SELECT, "read"),
+                row("SELECT d::date FROM generate_series(now(), now() + '1 week'::interval, '1 day') d", R, SELECT, "read"),
+                row("SELECT * FROM t WHERE a = ANY(ARRAY[1, 2]) ORDER BY a DESC NULLS LAST FETCH FIRST 10 ROWS ONLY", R, SELECT, "read"),
+                row("SELECT \"users\".* FROM \"users\" WHERE \"users\".\"id\" = $1 LIMIT $2", R, SELECT, "read"),
                 row("SELECT 1; DELETE FROM t", W, SELECT, "write: DELETE"),
                 row("SHOW x; INSERT INTO t VALUES (1)", W, SHOW, "write: INSERT"),
 
@@ -139,6 +152,8 @@ class SqlClassifierTableTest {
                 row("EXPLAIN ANALYZE INSERT INTO t VALUES (1)", W, EXPLAIN, "write: EXPLAIN ANALYZE of INSERT"),
                 row("EXPLAIN (ANALYZE, BUFFERS) DELETE FROM t", W, EXPLAIN, "write: EXPLAIN ANALYZE of DELETE"),
                 row("EXPLAIN (ANALYZE false) DELETE FROM t", R, EXPLAIN, "without ANALYZE"),
+                row("EXPLAIN (\"analyze\") DELETE FROM t", W, EXPLAIN, "write: EXPLAIN ANALYZE of DELETE"),
+                row("EXPLAIN ANALYZE VERBOSE WITH d AS (DELETE FROM t RETURNING 1) SELECT * FROM d", W, EXPLAIN, "write"),
                 row("EXPLAIN (FORMAT json, ANALYZE) SELECT nextval('s')", W, EXPLAIN, "nextval"),
                 row("PREPARE q(int) AS SELECT * FROM t WHERE a = $1", R, PREPARE, "read: PREPARE of SELECT"),
                 row("PREPARE q AS UPDATE t SET a = 1", W, PREPARE, "write: PREPARE of UPDATE"),
@@ -175,7 +190,11 @@ class SqlClassifierTableTest {
                 // ---- parser failures and disagreements: write ----
                 row("SELECT FROM WHERE )(", W, SELECT, "write: parser failed"),
                 row("SELECT 1 +", W, SELECT, "write: parser failed"),
-                row("SELECT (1; SELECT 2)", W, SELECT, "write: parser failed"));
+                row("SELECT (1; SELECT 2)", W, SELECT, "write: parser failed"),
+                // JSqlParser reads "//" as a comment and backticks as quotes; for PostgreSQL they are operators
+                row("SELECT 1 // nextval('s')\n", W, SELECT, "operator // is read differently"),
+                row("SELECT 1 ` nextval('s') `", W, SELECT, "is read differently"),
+                row("SELECT 1 # nextval('s')", W, SELECT, "write"));
     }
 
     @ParameterizedTest(name = "[{index}] {0}")
