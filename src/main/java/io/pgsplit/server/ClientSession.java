@@ -459,6 +459,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         while (phase == Phase.READY && !acquiring && !pending.isEmpty()) {
             Unit u = pending.peek();
             if (u.decision == null) {
+                if (u.classifying || classifyOffLoopIfSlow(u)) {
+                    return; // resumed when the classification is ready
+                }
                 prepare(u);
                 if (u.decision == null) {
                     return; // answered already, or waiting for a classification
@@ -642,6 +645,64 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // Preparing a unit: classification, session rules, virtual answers
     // =====================================================================================
 
+    /**
+     * Long statements the parser has not seen are classified on the classifier pool, so a 7 ms parse
+     * of a 2000-item IN list never stalls the other clients of this event loop. The unit waits at the
+     * head of the queue meanwhile (the client's order is kept).
+     */
+    private boolean classifyOffLoopIfSlow(Unit u) {
+        if (u.preclassified != null) {
+            return false;
+        }
+        List<String> slow = new ArrayList<>(1);
+        if (u.type == Unit.Type.SIMPLE_QUERY) {
+            if (ctx.slowToClassify(u.sql, standardConformingStrings)) {
+                slow.add(u.sql);
+            }
+        } else if (u.type == Unit.Type.EXTENDED) {
+            for (ByteBuf m : u.messages) {
+                if (m.getByte(0) == MessageType.Frontend.PARSE) {
+                    String sql = Bufs.getCString(m, Bufs.cstringEnd(m, 5, m.writerIndex()) + 1);
+                    if (ctx.slowToClassify(sql, standardConformingStrings)) {
+                        slow.add(sql);
+                    }
+                }
+            }
+        }
+        if (slow.isEmpty()) {
+            return false;
+        }
+        u.classifying = true;
+        boolean scs = standardConformingStrings;
+        DatabaseRuntime database = db;
+        ctx.classifierPool().execute(() -> {
+            Map<String, io.pgsplit.route.Classification> done = new HashMap<>();
+            try {
+                for (String sql : slow) {
+                    done.put(sql, ctx.classify(sql, database, scs));
+                }
+            } catch (Throwable t) {
+                // Never strand the client: without a classification the unit goes to the primary.
+                log.warn("client {}: classification failed, sending to the primary: {}", remote(), t.toString());
+                u.classificationFailed = t.toString();
+            }
+            loop.execute(() -> {
+                u.preclassified = done;
+                u.classifying = false;
+                processPending();
+            });
+        });
+        return true;
+    }
+
+    private io.pgsplit.route.Classification classification(Unit u, String sql) {
+        io.pgsplit.route.Classification c = u.preclassified == null ? null : u.preclassified.get(sql);
+        if (c == null && u.classificationFailed != null) {
+            return ctx.classifier().classify("", io.pgsplit.route.FunctionCatalog.EMPTY, false); // placeholder, routed to the primary
+        }
+        return c != null ? c : ctx.classify(sql, db, standardConformingStrings);
+    }
+
     /** Classifies and routes {@code u}; answers it directly (and removes it) when pgsplit must. */
     private void prepare(Unit u) {
         List<StatementInfo> infos = new ArrayList<>(2);
@@ -650,7 +711,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         io.pgsplit.route.Classification first = null;
         String sqlForHints = null;
         if (u.type == Unit.Type.SIMPLE_QUERY) {
-            io.pgsplit.route.Classification c = ctx.classify(u.sql, db, standardConformingStrings);
+            io.pgsplit.route.Classification c = classification(u, u.sql);
             first = c;
             infos.addAll(c.parsed().statements());
             write = c.write();
@@ -663,7 +724,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             for (ByteBuf m : u.messages) {
                 byte t = m.getByte(0);
                 if (t == MessageType.Frontend.PARSE) {
-                    ClientStatement st = registerParse(m);
+                    ClientStatement st = registerParse(m, u);
                     infos.addAll(st.statements());
                     if (st.write()) {
                         write = true;
@@ -701,6 +762,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         u.statements = infos;
+        if (u.classificationFailed != null) {
+            u.decision = RouteDecision.primary("write: classification failed (" + u.classificationFailed + ")", first);
+            return;
+        }
         if (refuseIfNeeded(u)) {
             return;
         }
@@ -736,13 +801,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return false;
     }
 
-    private ClientStatement registerParse(ByteBuf m) {
+    private ClientStatement registerParse(ByteBuf m, Unit u) {
         String name = Bufs.getCString(m, 5);
         int sqlAt = Bufs.cstringEnd(m, 5, m.writerIndex()) + 1;
         String sql = Bufs.getCString(m, sqlAt);
         int typesAt = Bufs.cstringEnd(m, sqlAt, m.writerIndex()) + 1;
         ByteBuf types = m.slice(typesAt, m.writerIndex() - typesAt);
-        io.pgsplit.route.Classification c = ctx.classify(sql, db, standardConformingStrings);
+        io.pgsplit.route.Classification c = classification(u, sql);
         ClientStatement st = ClientStatement.of(name, sql, types, c);
         if (name.isEmpty()) {
             unnamed = st;

@@ -108,6 +108,7 @@ public final class PgsplitServer implements AutoCloseable {
             serverChannel.close().syncUninterruptibly();
         }
         pools.closeAll();
+        context.close();
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
     }
 }

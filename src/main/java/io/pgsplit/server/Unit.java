@@ -34,6 +34,12 @@ final class Unit {
     int heldBytes;
     /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK). */
     boolean virtual;
+    /** Classifications computed off the event loop (long statements), by statement text; null if none. */
+    java.util.Map<String, io.pgsplit.route.Classification> preclassified;
+    /** Set when classifying off the loop failed: the unit then goes to the primary. */
+    String classificationFailed;
+    /** Its statements are being classified off the event loop. */
+    boolean classifying;
     /** The node it was sent to, counted in its outstanding statements until answered. */
     io.pgsplit.cluster.Node sentTo;
 

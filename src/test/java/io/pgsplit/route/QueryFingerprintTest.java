@@ -22,6 +22,12 @@ class QueryFingerprintTest {
         assertEquals(expected, QueryFingerprint.of(sql));
     }
 
+    @org.junit.jupiter.api.Test
+    void collapsesValueLists() {
+        assertEquals("SELECT * FROM t WHERE id IN (?) AND f(?)",
+                QueryFingerprint.collapseLists("SELECT * FROM t WHERE id IN (?, ?,?) AND f(?,  ?)"));
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "UPDATE t SET a = 1 WHERE id = 2",                   // not a read keyword
