@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs JSqlParser on the statements that may be reads and extracts what routing needs: tables, functions called,
- * locking clauses, SELECT INTO, data-modifying CTEs, and the session effects of set_config and advisory locks.
+ * locking clauses, SELECT INTO, data-modifying CTEs, and the session effect of set_config.
  * Functions called through operators (user-defined operators) are not seen: only function-call syntax is.
  *
  * <p>The parser gets a normalised copy of the text built from {@link SqlLexer}'s tokens: comments are dropped and
@@ -185,9 +185,8 @@ final class ParserInspector {
         List<SessionEffect> effects = new ArrayList<>();
         for (String name : tree.functionNames) functions.add(name);
         for (Function f : tree.calls) {
+            // (advisory lock effects come from the lexer: KeywordClassifier.sessionFunctionCalls)
             String base = BuiltinFunctions.baseName(functionName(f));
-            if (BuiltinFunctions.SESSION_ADVISORY_LOCKS.contains(base)) effects.add(new SessionEffect.Pin(base));
-            if (BuiltinFunctions.SESSION_ADVISORY_UNLOCKS.contains(base)) effects.add(new SessionEffect.Unpin(base));
             if (base.equals("set_config")) {
                 SessionEffect e = setConfigEffect(f);
                 if (e != null) effects.add(e);

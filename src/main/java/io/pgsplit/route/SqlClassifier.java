@@ -121,11 +121,13 @@ public final class SqlClassifier {
                 drafts.add(nothing);
             }
             drafts.forEach(d -> d.forceWrite(skip));
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
             return new Analysis(result(drafts, lexed, sql, false, "not parsed: " + skip), true);
         }
         List<Draft> toParse = toParse(drafts);
         if (toParse.isEmpty()) {
             boolean skippedReads = drafts.stream().anyMatch(d -> d.parseTarget != null);
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
             String firstWrite = drafts.stream().filter(d -> d.write).map(d -> d.reason).findFirst().orElse("");
             drafts.forEach(d -> d.parseTarget = null);
             return new Analysis(result(drafts, lexed, sql, false, skippedReads
@@ -136,6 +138,7 @@ public final class SqlClassifier {
         ParserInspector.Outcome outcome = parser.inspect(targets);
         if (outcome.failure() != null) {
             toParse.forEach(d -> d.forceWrite(outcome.failure()));
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
             return new Analysis(result(drafts, lexed, sql, false, outcome.failure()), !outcome.transientFailure());
         }
         for (int i = 0; i < toParse.size(); i++) {
@@ -155,6 +158,11 @@ public final class SqlClassifier {
         return new Analysis(result(drafts, lexed, sql, true, null), true);
     }
 
+    /** set_config in a statement that was not parsed: its arguments are unknown, so it cannot be replayed. */
+    private static void setConfigNotParsed(Draft d) {
+        if (d.callsSetConfig) d.effects.add(new SessionEffect.Pin("set_config with non-literal arguments"));
+    }
+
     private static boolean parserSawCall(Draft d, String name) {
         for (String fn : d.functions) {
             if (fn.equals(name) || fn.endsWith("." + name)) return true;
@@ -164,23 +172,16 @@ public final class SqlClassifier {
 
     /**
      * The statements to hand to the parser: those that may be reads. When the string writes anyway it goes to the
-     * primary whatever its reads do, so they are not parsed, unless one may call a function with a session effect
-     * (advisory locks, set_config) that pooling must know about.
+     * primary whatever its reads do, so they are not parsed, unless one calls set_config, whose session effect
+     * (replayable SET or pin) depends on its arguments. (Advisory lock effects come from the lexer.)
      */
     private static List<Draft> toParse(List<Draft> drafts) {
         boolean writesAnyway = drafts.stream().anyMatch(d -> d.write);
         List<Draft> toParse = new ArrayList<>();
         for (Draft d : drafts) {
-            if (d.parseTarget != null && (!writesAnyway || mayHaveSessionEffect(d.parseTarget))) toParse.add(d);
+            if (d.parseTarget != null && (!writesAnyway || d.callsSetConfig)) toParse.add(d);
         }
         return toParse;
-    }
-
-    private static boolean mayHaveSessionEffect(LexedStatement st) {
-        for (String w : st.keywords()) {
-            if (w.startsWith("PG_ADVISORY") || w.startsWith("PG_TRY_ADVISORY") || w.equals("SET_CONFIG")) return true;
-        }
-        return false;
     }
 
     /** Why the parser must not run on this text at all, or null. */
