@@ -40,6 +40,8 @@ final class KeywordClassifier {
          * it too; if not, something was read differently by JSqlParser and the statement is a write.
          */
         String alwaysWriteCall;
+        /** The query calls set_config: its session effect needs the parser (literal arguments?), see SqlClassifier. */
+        boolean callsSetConfig;
 
         Draft settle(StatementKind kind, boolean write, String reason) {
             this.kind = kind;
@@ -157,6 +159,7 @@ final class KeywordClassifier {
         };
         d.settle(kind, false, "read: " + kind);
         d.alwaysWriteCall = alwaysWriteCall(st);
+        sessionFunctionCalls(st, d);
         String lexicalWrite = lexicalWriteInQuery(st, d);
         if (lexicalWrite != null) {
             d.write = true;
@@ -194,6 +197,22 @@ final class KeywordClassifier {
             }
         }
         return null;
+    }
+
+    /**
+     * Session-level advisory locks pin the session, their unlocks unpin it: found from the tokens ("name(") so that
+     * they are known even when the parser is skipped or fails.
+     */
+    private static void sessionFunctionCalls(LexedStatement st, Draft d) {
+        for (int i = 0; i + 1 < st.size(); i++) {
+            Token t = st.token(i);
+            if ((t.type() == TokenType.WORD || t.type() == TokenType.QUOTED_IDENT) && st.token(i + 1).type() == TokenType.LPAREN) {
+                String name = t.value().toLowerCase(Locale.ROOT);
+                if (BuiltinFunctions.SESSION_ADVISORY_LOCKS.contains(name)) d.effects.add(new SessionEffect.Pin(name));
+                if (BuiltinFunctions.SESSION_ADVISORY_UNLOCKS.contains(name)) d.effects.add(new SessionEffect.Unpin(name));
+                if (name.equals("set_config")) d.callsSetConfig = true;
+            }
+        }
     }
 
     /** The first "name(" in the statement where name is a function that always writes; or null. */
@@ -262,6 +281,8 @@ final class KeywordClassifier {
         d.tablesWritten.addAll(in.tablesWritten);
         d.parseTarget = in.parseTarget;
         d.alwaysWriteCall = in.alwaysWriteCall;
+        d.callsSetConfig = in.callsSetConfig;
+        d.effects.addAll(in.effects);
         if (!in.write && in.parseTarget == null && !isQueryKind(in.kind)) {
             // e.g. PREPARE p AS SHOW x: not a query we understand inside a wrapper
             d.write = true;

@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Runs JSqlParser on the statements that may be reads and extracts what routing needs: tables, functions called,
- * locking clauses, SELECT INTO, data-modifying CTEs, and the session effects of set_config and advisory locks.
+ * locking clauses, SELECT INTO, data-modifying CTEs, and the session effect of set_config.
  * Functions called through operators (user-defined operators) are not seen: only function-call syntax is.
  *
  * <p>The parser gets a normalised copy of the text built from {@link SqlLexer}'s tokens: comments are dropped and
@@ -59,8 +59,15 @@ final class ParserInspector {
     /** What the parser found in one statement; {@code writeReason} non-null means it writes whatever functions do. */
     record Facts(String writeReason, Set<String> tablesRead, Set<String> functions, List<SessionEffect> effects) {}
 
-    /** Either {@code facts} (one per input statement) or a {@code failure} reason. */
-    record Outcome(List<Facts> facts, String failure) {}
+    /**
+     * Either {@code facts} (one per input statement) or a {@code failure} reason. {@code transientFailure}: the
+     * failure may not happen again (time-out, full queue: load-dependent), so the result must not be cached.
+     */
+    record Outcome(List<Facts> facts, String failure, boolean transientFailure) {
+        static Outcome failed(String why) {
+            return new Outcome(null, why, false);
+        }
+    }
 
     private final Duration timeout;
     private final ExecutorService executor;
@@ -82,7 +89,7 @@ final class ParserInspector {
     Outcome inspect(List<LexedStatement> targets) {
         for (LexedStatement t : targets) {
             String hazard = jsqlParserHazard(t);
-            if (hazard != null) return new Outcome(null, hazard);
+            if (hazard != null) return Outcome.failed(hazard);
         }
         StringBuilder text = new StringBuilder();
         for (LexedStatement t : targets) {
@@ -104,18 +111,18 @@ final class ParserInspector {
         } catch (JSQLParserException e) {
             if (hasCause(e, TimeoutException.class) || String.valueOf(e.getMessage()).contains("Time out")) {
                 parsers.forEach(p -> p.interrupted = true); // JSqlParser's loops check this flag: stop burning the thread
-                return new Outcome(null, "parse timed out after " + timeout.toMillis() + " ms");
+                return new Outcome(null, "parse timed out after " + timeout.toMillis() + " ms", true);
             }
-            if (hasCause(e, StackOverflowError.class)) return new Outcome(null, "parser stack overflow");
-            return new Outcome(null, "parser failed (" + shortMessage(e) + ")");
+            if (hasCause(e, StackOverflowError.class)) return Outcome.failed("parser stack overflow");
+            return Outcome.failed("parser failed (" + shortMessage(e) + ")");
         } catch (RejectedExecutionException e) {
-            return new Outcome(null, "parser queue full");
+            return new Outcome(null, "parser queue full", true);
         } catch (RuntimeException | StackOverflowError e) {
-            return new Outcome(null, "parser failed (" + e.getClass().getSimpleName() + ")");
+            return Outcome.failed("parser failed (" + e.getClass().getSimpleName() + ")");
         }
         int parsedCount = statements == null ? 0 : (int) statements.stream().filter(s -> s != null).count();
         if (parsedCount != targets.size()) {
-            return new Outcome(null, "statement counts disagree (lexer " + targets.size() + ", parser " + parsedCount + ")");
+            return Outcome.failed("statement counts disagree (lexer " + targets.size() + ", parser " + parsedCount + ")");
         }
         List<Facts> facts = new ArrayList<>();
         for (Statement s : statements) {
@@ -127,7 +134,7 @@ final class ParserInspector {
                 facts.add(new Facts("parse tree not understood (" + e.getClass().getSimpleName() + ")", Set.of(), Set.of(), List.of()));
             }
         }
-        return new Outcome(facts, null);
+        return new Outcome(facts, null, false);
     }
 
     /**
@@ -178,9 +185,8 @@ final class ParserInspector {
         List<SessionEffect> effects = new ArrayList<>();
         for (String name : tree.functionNames) functions.add(name);
         for (Function f : tree.calls) {
+            // (advisory lock effects come from the lexer: KeywordClassifier.sessionFunctionCalls)
             String base = BuiltinFunctions.baseName(functionName(f));
-            if (BuiltinFunctions.SESSION_ADVISORY_LOCKS.contains(base)) effects.add(new SessionEffect.Pin(base));
-            if (BuiltinFunctions.SESSION_ADVISORY_UNLOCKS.contains(base)) effects.add(new SessionEffect.Unpin(base));
             if (base.equals("set_config")) {
                 SessionEffect e = setConfigEffect(f);
                 if (e != null) effects.add(e);

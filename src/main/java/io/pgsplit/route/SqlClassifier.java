@@ -59,12 +59,14 @@ public final class SqlClassifier {
         if (!standardConformingStrings) {
             // backslashes in plain strings change where strings end: never trust any of it (and never cache it,
             // the cache holds standard_conforming_strings = on results)
-            return decide(analyze(sql, false), catalog);
+            return decide(analyze(sql, false).parsed(), catalog);
         }
         ParsedQuery parsed = cache.getIfPresent(sql);
         if (parsed == null) {
-            parsed = analyze(sql, true);
-            if (sql.length() <= settings.maxLength()) cache.put(sql, parsed);
+            Analysis analysis = analyze(sql, true);
+            parsed = analysis.parsed();
+            // over-long strings would crowd the cache; time-outs depend on load and may not happen next time
+            if (analysis.cacheable() && sql.length() <= settings.maxLength()) cache.put(sql, parsed);
         }
         return decide(parsed, catalog);
     }
@@ -97,12 +99,15 @@ public final class SqlClassifier {
 
     // ---- facts ----
 
-    ParsedQuery analyze(String sql, boolean standardConformingStrings) {
+    /** A query's facts, and whether they may be cached. */
+    record Analysis(ParsedQuery parsed, boolean cacheable) {}
+
+    Analysis analyze(String sql, boolean standardConformingStrings) {
         SqlLexer.Result lexed = SqlLexer.lex(sql, standardConformingStrings);
         if (lexed.statements().isEmpty() && lexed.ok()) {
             StatementInfo empty = new StatementInfo(StatementKind.EMPTY, "", false, "empty query",
                     Set.of(), Set.of(), Set.of(), false, false, false, false, List.of());
-            return new ParsedQuery(List.of(empty), 0, 0, sql.length(), false, "empty query");
+            return new Analysis(new ParsedQuery(List.of(empty), 0, 0, sql.length(), false, "empty query"), true);
         }
         List<Draft> drafts = new ArrayList<>();
         for (LexedStatement st : lexed.statements()) drafts.add(KeywordClassifier.classify(st));
@@ -116,22 +121,25 @@ public final class SqlClassifier {
                 drafts.add(nothing);
             }
             drafts.forEach(d -> d.forceWrite(skip));
-            return result(drafts, lexed, sql, false, "not parsed: " + skip);
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
+            return new Analysis(result(drafts, lexed, sql, false, "not parsed: " + skip), true);
         }
         List<Draft> toParse = toParse(drafts);
         if (toParse.isEmpty()) {
             boolean skippedReads = drafts.stream().anyMatch(d -> d.parseTarget != null);
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
             String firstWrite = drafts.stream().filter(d -> d.write).map(d -> d.reason).findFirst().orElse("");
             drafts.forEach(d -> d.parseTarget = null);
-            return result(drafts, lexed, sql, false, skippedReads
-                    ? "not parsed: the query writes anyway (" + firstWrite + ")" : "parser not needed");
+            return new Analysis(result(drafts, lexed, sql, false, skippedReads
+                    ? "not parsed: the query writes anyway (" + firstWrite + ")" : "parser not needed"), true);
         }
         List<LexedStatement> targets = new ArrayList<>();
         for (Draft d : toParse) targets.add(d.parseTarget);
         ParserInspector.Outcome outcome = parser.inspect(targets);
         if (outcome.failure() != null) {
             toParse.forEach(d -> d.forceWrite(outcome.failure()));
-            return result(drafts, lexed, sql, false, outcome.failure());
+            drafts.forEach(SqlClassifier::setConfigNotParsed);
+            return new Analysis(result(drafts, lexed, sql, false, outcome.failure()), !outcome.transientFailure());
         }
         for (int i = 0; i < toParse.size(); i++) {
             Draft d = toParse.get(i);
@@ -147,7 +155,12 @@ public final class SqlClassifier {
             }
             d.parseTarget = null;
         }
-        return result(drafts, lexed, sql, true, null);
+        return new Analysis(result(drafts, lexed, sql, true, null), true);
+    }
+
+    /** set_config in a statement that was not parsed: its arguments are unknown, so it cannot be replayed. */
+    private static void setConfigNotParsed(Draft d) {
+        if (d.callsSetConfig) d.effects.add(new SessionEffect.Pin("set_config with non-literal arguments"));
     }
 
     private static boolean parserSawCall(Draft d, String name) {
@@ -159,23 +172,16 @@ public final class SqlClassifier {
 
     /**
      * The statements to hand to the parser: those that may be reads. When the string writes anyway it goes to the
-     * primary whatever its reads do, so they are not parsed, unless one may call a function with a session effect
-     * (advisory locks, set_config) that pooling must know about.
+     * primary whatever its reads do, so they are not parsed, unless one calls set_config, whose session effect
+     * (replayable SET or pin) depends on its arguments. (Advisory lock effects come from the lexer.)
      */
     private static List<Draft> toParse(List<Draft> drafts) {
         boolean writesAnyway = drafts.stream().anyMatch(d -> d.write);
         List<Draft> toParse = new ArrayList<>();
         for (Draft d : drafts) {
-            if (d.parseTarget != null && (!writesAnyway || mayHaveSessionEffect(d.parseTarget))) toParse.add(d);
+            if (d.parseTarget != null && (!writesAnyway || d.callsSetConfig)) toParse.add(d);
         }
         return toParse;
-    }
-
-    private static boolean mayHaveSessionEffect(LexedStatement st) {
-        for (String w : st.keywords()) {
-            if (w.startsWith("PG_ADVISORY") || w.startsWith("PG_TRY_ADVISORY") || w.equals("SET_CONFIG")) return true;
-        }
-        return false;
     }
 
     /** Why the parser must not run on this text at all, or null. */

@@ -115,8 +115,16 @@ class SessionEffectsTest {
         assertEquals(List.of(StatementKind.SET, StatementKind.SELECT, StatementKind.LISTEN), p.statements().stream().map(StatementInfo::kind).toList());
         assertEquals(List.of(new SetParam("search_path", "a")), p.statements().get(0).effects());
         assertEquals(List.of(new Pin("LISTEN x")), p.statements().get(2).effects());
-        // parsed although the string is a write anyway (LISTEN): the advisory lock must still pin the session
+        // the string is a write anyway (LISTEN), the SELECT is not parsed: the advisory lock still pins the session
         assertEquals(List.of(new Pin("pg_advisory_lock")), p.statements().get(1).effects());
+        // set_config needs the parser to know whether it is a replayable SET: parsed even in a write string
+        ParsedQuery q = CLASSIFIER.classify("SELECT set_config('search_path', 'app', false); LISTEN x", FunctionCatalog.EMPTY, true).parsed();
+        assertEquals(List.of(new SetParam("search_path", "'app'")), q.statements().get(0).effects());
+        // and when it cannot be parsed, it pins
+        ParsedQuery r = CLASSIFIER.classify("SELECT set_config('a', 'b', false) FROM t WHERE a = = 1", FunctionCatalog.EMPTY, true).parsed();
+        assertEquals(List.of(new Pin("set_config with non-literal arguments")), r.statements().get(0).effects());
+        ParsedQuery u = CLASSIFIER.classify("SELECT pg_advisory_unlock(1) FROM t WHERE a = = 1", FunctionCatalog.EMPTY, true).parsed();
+        assertEquals(List.of(new Unpin("pg_advisory_unlock")), u.statements().get(0).effects());
     }
 
     private static StatementInfo first(String sql) {
