@@ -34,6 +34,8 @@ final class Unit {
     int heldBytes;
     /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK). */
     boolean virtual;
+    /** For a virtual unit answered by processPending: its CommandComplete tag (SET, RESET). */
+    String virtualTag;
 
     Unit(Type type) {
         this.type = type;
