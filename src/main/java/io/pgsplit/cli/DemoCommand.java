@@ -45,6 +45,20 @@ final class DemoCommand implements Callable<Integer> {
             System.err.println("pgsplit demo: --replicas must be between 0 and 10");
             return 2;
         }
+        // Checked before PostgreSQL starts (seconds of work) rather than when the config is built after it.
+        if (!List.of("session", "transaction", "statement").contains(poolMode)) {
+            System.err.println("pgsplit demo: --pool-mode must be session, transaction or statement, not \""
+                    + poolMode + "\"");
+            return 2;
+        }
+        if (port < 1 || port > 65535 || poolSize < 1) {
+            System.err.println("pgsplit demo: --port must be 1-65535 and --pool-size at least 1");
+            return 2;
+        }
+        if (rules != null && !Files.isRegularFile(rules)) {
+            System.err.println("pgsplit demo: --rules " + rules + ": file not found");
+            return 2;
+        }
         Path base = dir != null ? dir : Path.of(System.getProperty("java.io.tmpdir"), "pgsplit-demo");
         PgsplitConfig config;
         LocalPgCluster cluster = LocalPgCluster.builder().dir(base).replicas(replicas).build();

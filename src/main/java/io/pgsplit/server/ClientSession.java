@@ -867,7 +867,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** SET pgsplit.route = ... is pgsplit's own setting: answered here, never sent. */
     private boolean interceptOwnSettings(Unit u) {
-        if (u.type != Unit.Type.SIMPLE_QUERY || u.statements.size() != 1) {
+        // Extended protocol too (pgjdbc's default): the server would not know the setting (and
+        // `primary` is a reserved word there). Not with a statement Describe, which needs a
+        // ParameterDescription we do not synthesize.
+        if (u.statements.size() != 1 || !isPlainExtendedOrSimple(u)) {
             return false;
         }
         StatementInfo i = u.statements.get(0);
@@ -889,10 +892,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     return true;
                 }
                 sessionRoute = value;
-                pending.poll();
+                // Answered by processPending (once replies still on their way are out), not here:
+                // answering here too made the client see two replies and every later one shifted.
                 u.virtual = true;
+                u.virtualTag = e instanceof SessionEffect.SetParam ? "SET" : "RESET";
                 u.decision = RouteDecision.primary("pgsplit setting", null);
-                answerVirtually(u, "SET");
                 return true;
             }
         }
@@ -977,7 +981,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         }
-        char status = tag.equals("BEGIN") ? 'T' : tag.equals("SET") ? clientTxnStatus : 'I';
+        char status = tag.equals("BEGIN") ? 'T' : tag.equals("SET") || tag.equals("RESET") ? clientTxnStatus : 'I';
         if (u.endsWithSync) {
             channel.write(Messages.readyForQuery(status));
         }
@@ -989,7 +993,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void answerVirtually(Unit u) {
-        answerVirtually(u, "SET");
+        answerVirtually(u, u.virtualTag != null ? u.virtualTag : "SET");
     }
 
     /** Answers a unit with an error, as the server would: ErrorResponse, then ReadyForQuery at its Sync. */

@@ -74,7 +74,17 @@ public final class PgsplitServer implements AutoCloseable {
                         ch.pipeline().addLast("frames", decoder).addLast("session", new ClientSession(context, decoder));
                     }
                 });
-        serverChannel = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        try {
+            serverChannel = b.bind(config.listen().host(), config.listen().port()).sync().channel();
+        } catch (InterruptedException e) {
+            close();
+            throw e;
+        } catch (Exception e) {
+            // e.g. the port is taken: free the event loops (non-daemon threads) and say which address
+            close();
+            throw new IllegalStateException("cannot listen on " + config.listen().host() + ":"
+                    + config.listen().port() + ": " + e.getMessage(), e);
+        }
         log.info("pgsplit listening on {}:{} ({} event loops, {})", config.listen().host(), port(),
                 config.listen().workerThreads() > 0 ? config.listen().workerThreads()
                         : Runtime.getRuntime().availableProcessors(), Epoll.isAvailable() ? "epoll" : "nio");

@@ -50,6 +50,8 @@ final class Unit {
             sentTo = null;
         }
     }
+    /** For a virtual unit answered by processPending: its CommandComplete tag (SET, RESET). */
+    String virtualTag;
 
     Unit(Type type) {
         this.type = type;
