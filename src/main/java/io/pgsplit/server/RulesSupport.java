@@ -66,6 +66,11 @@ final class RulesSupport {
         }
     }
 
+    /** True once SIGHUP is handled by pgsplit (so sending it will not stop the JVM). */
+    static synchronized boolean hangupHandled() {
+        return hupInstalled;
+    }
+
     static void removeHangup(Runnable reload) {
         HUP_LISTENERS.remove(reload);
     }
