@@ -122,8 +122,19 @@ public final class Rule {
         };
     }
 
-    /** True when every condition of the rule holds for {@code r}. Cheap checks first, the regex last. */
+    /** True when every condition of the rule holds for {@code r}. */
     boolean matches(RouteRequest r) {
+        return sessionMatches(r) && statementMatches(r);
+    }
+
+    /** True when the rule has conditions on the statement (not only on the session). */
+    boolean hasStatementConditions() {
+        return sql != null || kinds != null || tables != null || tablesRead != null || tablesWritten != null
+                || functions != null;
+    }
+
+    /** The conditions on who sends the statement: database, user, application, address, transaction. */
+    boolean sessionMatches(RouteRequest r) {
         if (inTransaction != null && inTransaction != r.inTransaction()) {
             return false;
         }
@@ -136,9 +147,14 @@ public final class Rule {
         if (applicationNames != null && !any(applicationNames, r.applicationName())) {
             return false;
         }
-        if (clientAddresses != null && !inNetworks(r.clientAddress())) {
-            return false;
-        }
+        return clientAddresses == null || inNetworks(r.clientAddress());
+    }
+
+    /**
+     * The conditions on the statement itself: kinds, tables, functions, then the regex. They depend only on the
+     * query text and its statement facts, so {@link RoutingRules} remembers their outcome per query text.
+     */
+    boolean statementMatches(RouteRequest r) {
         List<StatementInfo> statements = r.statements();
         if (kinds != null && !kindsMatch(statements)) {
             return false;

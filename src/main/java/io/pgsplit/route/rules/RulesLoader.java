@@ -220,7 +220,7 @@ public final class RulesLoader {
                             s.error("route", "must not be empty (primary, replica, any, or a replica or group name)");
                         } else if (targets != null && !targets.contains(r)) {
                             List<String> all = new ArrayList<>(List.of("primary", "replica", "any"));
-                            all.addAll(targets);
+                            all.addAll(new TreeSet<>(targets));
                             String guess = DidYouMean.suggest(r, all);
                             s.error("route", "unknown replica or group \"" + r + "\""
                                     + (guess != null ? " (did you mean " + guess + "?)" : "")

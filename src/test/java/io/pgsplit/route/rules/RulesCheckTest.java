@@ -185,6 +185,28 @@ class RulesCheckTest {
     }
 
     @Test
+    void rememberedStatementMatchesNeverServeOtherStatements() throws Exception {
+        RoutingRules r = rules("""
+                rules:
+                  - name: audit-writes
+                    match: {tables_written: [audit_*]}
+                    route: primary
+                  - name: reads
+                    match: {kind: [select]}
+                    route: r1
+                """);
+        RouteRequest select = request("SELECT 1", "x", null, false);
+        assertEquals("rule \"reads\"", r.match(select).reason());
+        assertEquals("rule \"reads\"", r.match(select).reason(), "remembered");
+        // same first text, other statements (an extended-protocol batch: the text is the first Parse's)
+        RouteRequest batch = request("DELETE FROM audit_x", "x", null, false);
+        RouteRequest mixed = new RouteRequest("SELECT 1", "SELECT 1", batch.statements(), true, "write", null,
+                "app", "alice", "x", null, false, "auto", false, false, false, false);
+        assertEquals("rule \"audit-writes\"", r.match(mixed).reason());
+        assertEquals("rule \"reads\"", r.match(select).reason());
+    }
+
+    @Test
     void functionDeclarationsChangeTheClassification() throws Exception {
         RoutingRules r = rules("""
                 functions:
