@@ -183,6 +183,33 @@ class RoutingRulesExamplesTest {
     }
 
     @Test
+    void rulesDecideWhereATransactionGoes() throws Exception {
+        String sql = "SELECT inet_server_port(), count(*) FROM audit_log";
+        try (RouterFixture router = withRules("table-on-primary.yaml"); Connection conn = router.connect()) {
+            conn.setReadOnly(true);
+            conn.setAutoCommit(false);
+            assertTrue(onReplicas(ports(conn, "SELECT inet_server_port()", 1)),
+                    "a read-only transaction goes to a replica");
+            conn.commit();
+            assertEquals(primary(), ports(conn, sql, 1), "its first statement reads audit_log: the primary");
+            conn.commit();
+        }
+        int r2 = cluster.replicaPorts().get(cluster.replicaNames().indexOf("r2"));
+        String analytics = "SELECT inet_server_port(), count(*) FROM analytics.events";
+        try (RouterFixture router = withRules("analytics-replica.yaml"); Connection conn = router.connect()) {
+            conn.setAutoCommit(false);
+            assertEquals(primary(), ports(conn, analytics, 1),
+                    "a read-write transaction stays on the primary: a rule cannot send it to a replica");
+            conn.commit();
+            conn.setReadOnly(true);
+            for (int i = 0; i < 3; i++) {
+                assertEquals(Set.of(r2), ports(conn, analytics, 1), "a read-only transaction follows the rule");
+                conn.commit();
+            }
+        }
+    }
+
+    @Test
     void analyticsReplicaGroup() throws Exception {
         String sql = "SELECT inet_server_port(), count(*) FROM analytics.events";
         int r2 = cluster.replicaPorts().get(cluster.replicaNames().indexOf("r2"));
