@@ -24,6 +24,10 @@ final class ExplainCommand implements Callable<Integer> {
     @Option(names = {"-u", "--user"}, paramLabel = "NAME", description = "User sending the statement")
     String user;
 
+    @Option(names = {"-a", "--application-name"}, paramLabel = "NAME",
+            description = "application_name of the client (for rules that match on it)")
+    String applicationName;
+
     @Option(names = {"--in-transaction"}, description = "Decide as if inside an open read-write transaction")
     boolean inTransaction;
 
@@ -41,7 +45,12 @@ final class ExplainCommand implements Callable<Integer> {
                 return 2;
             }
         }
-        System.out.print(Explainer.explain(cfg, sql, database, user, inTransaction));
+        try {
+            System.out.print(Explainer.explain(cfg, sql, database, user, applicationName, inTransaction));
+        } catch (ConfigException e) {
+            e.errors().forEach(err -> System.err.println(err));
+            return 2;
+        }
         return 0;
     }
 }

@@ -26,7 +26,14 @@ final class RunCommand implements Callable<Integer> {
             e.errors().forEach(err -> System.err.println(err));
             return 2;
         }
-        try (Pgsplit router = Pgsplit.start(cfg)) {
+        Pgsplit started;
+        try {
+            started = Pgsplit.start(cfg);
+        } catch (ConfigException e) {
+            e.errors().forEach(err -> System.err.println(err));
+            return 2;
+        }
+        try (Pgsplit router = started) {
             Runtime.getRuntime().addShutdownHook(new Thread(router::close, "pgsplit-shutdown"));
             System.out.println("pgsplit listening on " + cfg.listen().host() + ":" + router.port());
             router.awaitClose();

@@ -134,6 +134,16 @@ public final class Router {
         if (fallback != null && fallback.reason().startsWith("hint:")) {
             return fallback;
         }
+        if (fallback != null && isRule(fallback)) {
+            // A rule may always move a transaction to the primary; it may pick another replica (a named one,
+            // "any") only for a transaction that goes to replicas anyway: a read-write transaction sent to a
+            // replica would fail at its first write, where no retry is possible.
+            if (fallback.isPrimary()) {
+                return fallback;
+            }
+            RouteDecision plain = decideTransaction(begin, first, null, readOnlyDefault, serializableDefault, c);
+            return plain.isPrimary() ? plain : fallback;
+        }
         StatementInfo b = begin.isEmpty() ? null : begin.get(0);
         boolean readOnly = b != null && b.readOnlyTxn();
         boolean readWrite = b != null && b.readWriteTxn();
@@ -163,6 +173,11 @@ public final class Router {
             return RouteDecision.replica("read-only transaction (" + how + ")", c);
         }
         return RouteDecision.primary("read-write transaction", c);
+    }
+
+    /** Decisions made by the routing-rules file say so: {@code rule "name"}. */
+    public static boolean isRule(RouteDecision d) {
+        return d.reason() != null && d.reason().startsWith("rule \"");
     }
 
     private static boolean hasIsolation(StatementInfo b) {

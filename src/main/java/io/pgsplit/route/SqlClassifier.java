@@ -35,6 +35,8 @@ public final class SqlClassifier {
     private final ClassifierSettings settings;
     private final Cache<String, ParsedQuery> cache;
     private final ParserInspector parser;
+    /** Operator declarations from the routing-rules file; replaced on reload, read on every decision. */
+    private volatile FunctionOverrides overrides = FunctionOverrides.NONE;
 
     public SqlClassifier(ClassifierSettings settings) {
         this.settings = settings;
@@ -91,6 +93,15 @@ public final class SqlClassifier {
         List<Draft> drafts = new ArrayList<>();
         for (LexedStatement st : lexed.statements()) drafts.add(KeywordClassifier.classify(st));
         return !toParse(drafts).isEmpty();
+    }
+
+    /** Installs the function declarations of a (re)loaded rules file; they apply to the next decision. */
+    public void functionOverrides(FunctionOverrides overrides) {
+        this.overrides = overrides == null ? FunctionOverrides.NONE : overrides;
+    }
+
+    public FunctionOverrides functionOverrides() {
+        return overrides;
     }
 
     public CacheStats cacheStats() {
@@ -222,7 +233,12 @@ public final class SqlClassifier {
         if (settings.writeFunctions().contains(fn) || settings.writeFunctions().contains(base)) {
             return "write: function " + fn + "() is configured as a write";
         }
+        FunctionOverrides.Declared declared = overrides.declared(fn);
+        if (declared == FunctionOverrides.Declared.WRITE) {
+            return "write: function " + fn + "() is declared a write in the rules file";
+        }
         if (BuiltinFunctions.isAlwaysWrite(fn)) return "write: function " + fn + "() has side effects";
+        if (declared == FunctionOverrides.Declared.READ_ONLY) return null;
         Volatility v = catalog.volatility(fn);
         if ((v == null || v == Volatility.UNKNOWN) && !base.equals(fn)) v = catalog.volatility(base);
         if (v == null) v = Volatility.UNKNOWN;

@@ -776,7 +776,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         u.decision = ctx.router().decide(new io.pgsplit.route.RouteRequest(u.sql == null ? "" : u.sql, sqlForHints,
-                infos, write, reason, first, databaseName, userName, applicationName, clientAddress(),
+                infos, write, reason, first, databaseName, userName, currentApplicationName(), clientAddress(),
                 clientTxnStatus != 'I', sessionRoute, readOnlyDefault, serializableDefault,
                 sessionState.pinned(), u.type == Unit.Type.FUNCTION_CALL));
         if (deferredBegin != null) {
@@ -1780,7 +1780,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
     }
 
-    private InetSocketAddress clientAddress() {
+    /**
+     * The client's application_name now, not only as sent at startup: pgjdbc (and others) send it with
+     * {@code SET application_name} after connecting, and routing rules match on it.
+     */
+    private String currentApplicationName() {
+        String v = params == null ? null : params.get("application_name");
+        if (v == null) {
+            return applicationName;
+        }
+        return v.length() >= 2 && v.startsWith("'") && v.endsWith("'")
+                ? v.substring(1, v.length() - 1).replace("''", "'") : v;
+    }
+
+        private InetSocketAddress clientAddress() {
         return channel != null && channel.remoteAddress() instanceof InetSocketAddress a ? a : null;
     }
 

@@ -1,10 +1,14 @@
 package io.pgsplit.server;
 
 import io.pgsplit.cluster.Node;
+import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.pool.HealthCheck;
+import io.pgsplit.route.rules.RoutingRules;
+import io.pgsplit.route.rules.RulesWatcher;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,23 +22,82 @@ public final class Pgsplit implements AutoCloseable {
     private final PgsplitServer server;
     private final CatalogRefresher catalog;
     private final HealthCheck health;
+    private final Runnable hangup = this::reloadRules;
+    private volatile RoutingRules rules;
+    private RulesWatcher watcher;
     private volatile boolean closed;
 
-    private Pgsplit(PgsplitServer server, CatalogRefresher catalog, HealthCheck health) {
+    private Pgsplit(PgsplitServer server, CatalogRefresher catalog, HealthCheck health, RoutingRules rules) {
         this.server = server;
         this.catalog = catalog;
         this.health = health;
+        this.rules = rules;
     }
 
-    public static Pgsplit start(PgsplitConfig config) throws InterruptedException {
-        PgsplitServer server = new PgsplitServer(config).start();
+    /**
+     * Starts the router. An invalid rules file ({@code routing.rules}) stops the start, with every error in the
+     * exception; once running, the rules reload on SIGHUP and when the file changes.
+     */
+    public static Pgsplit start(PgsplitConfig config) throws InterruptedException, ConfigException {
+        RoutingRules rules = RulesSupport.load(config);
+        PgsplitServer server = new PgsplitServer(config);
+        RulesSupport.install(server.context(), rules);
+        server.start();
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
         List<Node> nodes = new ArrayList<>();
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
         HealthCheck health = new HealthCheck(server.group(), nodes).start();
-        return new Pgsplit(server, catalog, health);
+        Pgsplit p = new Pgsplit(server, catalog, health, rules);
+        if (config.routing().rulesFile() != null) {
+            log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
+                    rules.rules().size(), rules.functionDeclarationCount());
+            RulesSupport.onHangup(p.hangup);
+            synchronized (p) {
+                p.watcher = RulesWatcher.start(config.routing().rulesFile(), p::reloadRules);
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Re-reads the rules file. Valid: the new rules (and function declarations) apply to the next statement,
+     * match counts of rules kept by name go on, and connected clients are not disturbed. Invalid: every error
+     * is logged and the old rules stay. Returns whether the new file was installed (false without a rules file).
+     */
+    public synchronized boolean reloadRules() {
+        PgsplitConfig config = server.context().config();
+        if (closed || config.routing().rulesFile() == null) {
+            return false;
+        }
+        RoutingRules fresh;
+        try {
+            fresh = RulesSupport.load(config);
+        } catch (ConfigException e) {
+            log.error("routing rules NOT reloaded, keeping the previous rules: {} has {} error(s)",
+                    config.routing().rulesFile(), e.errors().size());
+            RulesSupport.forEachError(e, err -> log.error("  {}", err));
+            return false;
+        }
+        RoutingRules old = rules;
+        Map<String, Long> before = old.counts();
+        fresh.inheritCounters(old);
+        RulesSupport.install(server.context(), fresh);
+        rules = fresh;
+        log.info("routing rules reloaded from {}: {} rules, {} function declarations; matches so far: {}",
+                config.routing().rulesFile(), fresh.rules().size(), fresh.functionDeclarationCount(), before);
+        return true;
+    }
+
+    /** The rules in use. */
+    public RoutingRules rules() {
+        return rules;
+    }
+
+    /** Matches per rule name of the rules in use (counts of same-named rules carry over reloads). */
+    public Map<String, Long> ruleCounts() {
+        return rules.counts();
     }
 
     public int port() {
@@ -63,6 +126,10 @@ public final class Pgsplit implements AutoCloseable {
             return;
         }
         closed = true;
+        RulesSupport.removeHangup(hangup);
+        if (watcher != null) {
+            watcher.close();
+        }
         catalog.stop();
         health.close();
         server.close();

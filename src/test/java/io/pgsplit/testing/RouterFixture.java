@@ -49,6 +49,7 @@ public final class RouterFixture implements AutoCloseable {
         private final LocalPgCluster cluster;
         private final Map<String, String> sections = new LinkedHashMap<>();
         private String extraYaml = "";
+        private final Map<String, String> replicaGroups = new LinkedHashMap<>();
 
         private Builder(LocalPgCluster cluster) {
             this.cluster = cluster;
@@ -69,6 +70,17 @@ public final class RouterFixture implements AutoCloseable {
             return this;
         }
 
+        /** Puts a replica in a group ({@code group:} of the replica), e.g. {@code replicaGroup("r2", "analytics")}. */
+        public Builder replicaGroup(String replica, String group) {
+            replicaGroups.put(replica, group);
+            return this;
+        }
+
+        /** A routing-rules file: same as {@code routing("rules: <absolute path>")}. */
+        public Builder rules(java.nio.file.Path file) {
+            return routing("rules: \"" + file.toAbsolutePath() + "\"");
+        }
+
         /** Raw YAML appended as it is (for sections that need block style). */
         public Builder yaml(String yaml) {
             extraYaml = yaml;
@@ -87,7 +99,11 @@ public final class RouterFixture implements AutoCloseable {
             List<String> names = cluster.replicaNames();
             for (int i = 0; i < names.size(); i++) {
                 y.append("      - {name: ").append(names.get(i)).append(", host: 127.0.0.1, port: ")
-                        .append(cluster.replicaPorts().get(i)).append("}\n");
+                        .append(cluster.replicaPorts().get(i));
+                if (replicaGroups.containsKey(names.get(i))) {
+                    y.append(", group: ").append(replicaGroups.get(names.get(i)));
+                }
+                y.append("}\n");
             }
             y.append("users:\n");
             y.append("  app: {password: app}\n");
