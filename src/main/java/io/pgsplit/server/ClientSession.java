@@ -459,6 +459,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         while (phase == Phase.READY && !acquiring && !pending.isEmpty()) {
             Unit u = pending.peek();
             if (u.decision == null) {
+                if (retryableInFlight()) {
+                    return; // it may yet be re-run on the primary: nothing may be decided or answered after it
+                }
                 if (u.classifying || classifyOffLoopIfSlow(u)) {
                     return; // resumed when the classification is ready
                 }
@@ -966,16 +969,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Answers a unit pgsplit handles itself as if the server had run {@code tag}. */
     private void answerVirtually(Unit u, String tag) {
+        List<ByteBuf> out = new ArrayList<>(4);
         if (u.type == Unit.Type.SIMPLE_QUERY) {
-            channel.write(Messages.commandComplete(tag));
+            out.add(Messages.commandComplete(tag));
         } else {
             for (ByteBuf m : u.messages) {
                 switch (m.getByte(0)) {
-                    case MessageType.Frontend.PARSE -> channel.write(Messages.parseComplete());
-                    case MessageType.Frontend.BIND -> channel.write(Messages.bindComplete());
-                    case MessageType.Frontend.DESCRIBE -> channel.write(Messages.noData());
-                    case MessageType.Frontend.EXECUTE -> channel.write(Messages.commandComplete(tag));
-                    case MessageType.Frontend.CLOSE -> channel.write(Messages.closeComplete());
+                    case MessageType.Frontend.PARSE -> out.add(Messages.parseComplete());
+                    case MessageType.Frontend.BIND -> out.add(Messages.bindComplete());
+                    case MessageType.Frontend.DESCRIBE -> out.add(Messages.noData());
+                    case MessageType.Frontend.EXECUTE -> out.add(Messages.commandComplete(tag));
+                    case MessageType.Frontend.CLOSE -> out.add(Messages.closeComplete());
                     default -> {
                     }
                 }
@@ -983,13 +987,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         char status = tag.equals("BEGIN") ? 'T' : tag.equals("SET") || tag.equals("RESET") ? clientTxnStatus : 'I';
         if (u.endsWithSync) {
-            channel.write(Messages.readyForQuery(status));
+            out.add(Messages.readyForQuery(status));
         }
         clientTxnStatus = status;
         if (u != deferredBegin) {
             u.releaseMessages();
         }
-        channel.flush();
+        deliver(out);
     }
 
     private void answerVirtually(Unit u) {
@@ -998,14 +1002,30 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** Answers a unit with an error, as the server would: ErrorResponse, then ReadyForQuery at its Sync. */
     private void answerWithError(Unit u, String sqlState, String message) {
-        channel.write(Messages.error(sqlState, message));
+        List<ByteBuf> out = new ArrayList<>(2);
+        out.add(Messages.error(sqlState, message));
         if (u.endsWithSync) {
             char status = clientTxnStatus == 'I' ? 'I' : 'E';
-            channel.write(Messages.readyForQuery(status));
+            out.add(Messages.readyForQuery(status));
             clientTxnStatus = status;
         }
         u.releaseMessages();
-        channel.flush();
+        deliver(out);
+    }
+
+    /**
+     * Sends replies pgsplit composed itself, after every reply still on its way from a server to
+     * this client (a pipelining client must get its answers in the order it asked).
+     */
+    private void deliver(List<ByteBuf> out) {
+        if (expects.isEmpty()) {
+            for (ByteBuf b : out) {
+                channel.write(b);
+            }
+            channel.flush();
+        } else {
+            expects.add(Expect.output(out));
+        }
     }
 
     // =====================================================================================
@@ -1536,8 +1556,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         expects.poll();
         while (!expects.isEmpty() && expects.peek().kind == Expect.Kind.SYNTHETIC) {
             Expect s = expects.poll();
-            syntheticOut.add(s.synthetic == MessageType.Backend.PARSE_COMPLETE
-                    ? Messages.parseComplete() : Messages.closeComplete());
+            if (s.output != null) {
+                syntheticOut.addAll(s.output);
+            } else {
+                syntheticOut.add(s.synthetic == MessageType.Backend.PARSE_COMPLETE
+                        ? Messages.parseComplete() : Messages.closeComplete());
+            }
         }
     }
 
@@ -1746,6 +1770,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         for (Expect e : expects) {
             if (e.unit != null) {
                 e.unit.answered();
+            }
+            if (e.output != null) {
+                e.output.forEach(ByteBuf::release);
             }
         }
         for (Unit u : pending) {

@@ -40,6 +40,8 @@ final class Expect {
     int completed;
     /** The unit of client work this belongs to (null for pgsplit's own messages). */
     final Unit unit;
+    /** For SYNTHETIC: whole replies pgsplit composed itself (an error, a virtual BEGIN), instead of {@link #synthetic}. */
+    java.util.List<io.netty.buffer.ByteBuf> output;
 
     private Expect(Kind kind, boolean drop, byte synthetic, String serverStatement, String clientStatement,
                    List<StatementInfo> statements, Unit unit) {
@@ -72,9 +74,19 @@ final class Expect {
         return new Expect(Kind.SYNTHETIC, false, type, null, null, null, unit);
     }
 
-    /** Extended-protocol requests after an error are skipped by the server until the next Sync. */
+    /** pgsplit's own answer to a later unit, queued behind the replies still on their way. */
+    static Expect output(java.util.List<io.netty.buffer.ByteBuf> replies) {
+        Expect e = new Expect(Kind.SYNTHETIC, false, (byte) 0, null, null, null, null);
+        e.output = replies;
+        return e;
+    }
+
+    /**
+     * Extended-protocol requests after an error are skipped by the server until the next Sync.
+     * pgsplit's own answers to later units are not: they are not the server's.
+     */
     boolean skippedAfterError() {
-        return kind != Kind.SYNC && kind != Kind.QUERY && kind != Kind.FUNCTION_CALL;
+        return kind != Kind.SYNC && kind != Kind.QUERY && kind != Kind.FUNCTION_CALL && output == null;
     }
 
     /** Whether a reply of this type finishes this request. */
