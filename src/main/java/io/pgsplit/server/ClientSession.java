@@ -1362,10 +1362,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 String name = Bufs.getCString(buf, at + 5);
                 String value = Bufs.getCString(buf, at + 5 + name.getBytes(StandardCharsets.UTF_8).length + 1);
                 conn.state.reportedParams.put(name, value);
-                if (drop || head == null) {
+                // Also forwarded when it answers pgsplit's own SETs re-applying the client's settings: after a
+                // RESET the server did not report (its default equalled the old value), only these tell the
+                // client its value is back to its own. Harmless when the client knew it already.
+                if (head == null || drop && head.kind != Expect.Kind.QUERY) {
                     return false;
                 }
-                params.reported(name, value, conn.state);
+                String own = params.reported(name, value, conn.state);
+                if (!own.equals(value)) {
+                    // After the client's RESET: the server reports pgsplit's login default, the client gets its own.
+                    syntheticOut.add(Messages.parameterStatus(name, own));
+                    return false;
+                }
                 if (name.equals("standard_conforming_strings")) {
                     standardConformingStrings = !"off".equals(value);
                 } else if (name.equals("default_transaction_read_only")) {
@@ -1387,6 +1395,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     if (before != 'I' && status == 'I' || clientTxnStatus != 'I' && status == 'I') {
                         params.transactionEnded(lastCommandWasCommit, conn.state);
                         sessionState.transactionEnded(lastCommandWasCommit);
+                    }
+                    if (status == 'I') {
+                        params.settle(); // what a later ROLLBACK returns to
                     }
                     clientTxnStatus = status;
                     lastCommandWasCommit = false;
