@@ -1018,11 +1018,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void sendParse(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
         String name = Bufs.getCString(msg, 5);
+        // Registered again in send order: the unit was registered as a whole when prepared, so a Close
+        // of this name earlier in the same unit (Close then re-Parse) removed it, or a later Parse of
+        // the name replaced it.
+        ClientStatement registered = registerParse(msg);
         if (name.isEmpty()) {
             conn.write(msg);
-            if (unnamed != null) {
-                unnamed.preparedOn = conn;
-            }
+            registered.preparedOn = conn;
             expectExtended(drop ? Expect.dropped(Expect.Kind.PARSE) : Expect.of(Expect.Kind.PARSE, owner));
             return;
         }
