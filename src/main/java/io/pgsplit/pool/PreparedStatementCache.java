@@ -30,7 +30,16 @@ public final class PreparedStatementCache {
 
     /** True if present; marks it recently used. */
     public boolean contains(String serverName) {
-        return names.get(serverName) != null;
+        if (names.get(serverName) != null) {
+            return true;
+        }
+        // Evicted but its Close not sent yet (that happens before the session's next unit): the server
+        // still has it, and a new Parse of the name would fail with "already exists". Keep it instead.
+        if (pendingCloses.remove(serverName)) {
+            names.put(serverName, Boolean.TRUE);
+            return true;
+        }
+        return false;
     }
 
     public void add(String serverName) {
