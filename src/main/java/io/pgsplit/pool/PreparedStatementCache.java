@@ -42,6 +42,15 @@ public final class PreparedStatementCache {
         return false;
     }
 
+    /**
+     * Forgets every statement and queues a Close for each: after the server said one of them went stale
+     * ("cached plan must not change result type", after DDL), later uses prepare them afresh.
+     */
+    public void closeAll() {
+        pendingCloses.addAll(names.keySet());
+        names.clear();
+    }
+
     public void add(String serverName) {
         names.put(serverName, Boolean.TRUE);
     }

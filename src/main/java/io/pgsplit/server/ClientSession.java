@@ -1417,6 +1417,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 if (head.unit != null && head.unit.retryable && ctx.router().isReadOnlyRefusal(err)) {
                     head.unit.retryReason = err.sqlState() + " " + err.message();
                 }
+                if (head.kind == Expect.Kind.BIND && SqlState.FEATURE_NOT_SUPPORTED.equals(err.sqlState())) {
+                    // "cached plan must not change result type": a statement shared under pgsplit's name went
+                    // stale after DDL (another client prepared it before). Close them all on this connection
+                    // so later Binds prepare afresh, instead of failing on every Parse of that text.
+                    conn.state.statements.closeAll();
+                }
                 if (head.kind == Expect.Kind.PARSE && head.serverStatement != null) {
                     conn.state.statements.remove(head.serverStatement);
                     if (head.clientStatement != null) {
