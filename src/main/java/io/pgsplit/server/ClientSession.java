@@ -768,12 +768,27 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Statement mode refuses transactions; the refuse policy refuses session state. */
     private boolean refuseIfNeeded(Unit u) {
         if (mode == PoolMode.STATEMENT) {
+            if (clientTxnStatus == 'E') {
+                // After a refused BEGIN the client believes it is in a failed transaction block: refuse what it
+                // meant to run inside it (a pipelined INSERT must not run, and commit, on its own) until it
+                // ends the block, as PostgreSQL does after an error in a transaction.
+                pending.poll();
+                if (u.statements.size() == 1 && endsTransaction(u.statements.get(0))) {
+                    answerVirtually(u, "ROLLBACK");
+                } else {
+                    answerWithError(u, "25P02", "current transaction is aborted, commands "
+                            + "ignored until end of transaction block (pgsplit refused its BEGIN: statement pooling)");
+                }
+                return true;
+            }
             for (StatementInfo i : u.statements) {
                 if (i.kind() == StatementKind.BEGIN || i.kind() == StatementKind.START_TRANSACTION) {
                     pending.poll();
+                    clientTxnStatus = 'T'; // so the client is told 'E' (failed block) and its block's statements are refused
                     answerWithError(u, SqlState.FEATURE_NOT_SUPPORTED, "pgsplit: transaction blocks are not allowed"
                             + " in statement pooling mode (pool_mode: statement); use transaction pooling for "
                             + "multi-statement transactions");
+                    clientTxnStatus = 'E';
                     return true;
                 }
             }
