@@ -702,6 +702,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (interceptOwnSettings(u)) {
             return;
         }
+        if (deallocateProtocolStatement(u)) {
+            return;
+        }
         if (deferBeginIfPossible(u)) {
             return;
         }
@@ -838,6 +841,30 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 u.virtual = true;
                 u.decision = RouteDecision.primary("pgsplit setting", null);
                 answerVirtually(u, "SET");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * SQL DEALLOCATE of a statement the client prepared with Parse (psycopg 3 evicts that way): on servers
+     * it lives under pgsplit's shared name, so sending it would fail (26000) and, in a transaction, abort it.
+     * The client's name is dropped here instead; the server copy stays for other clients (LRU-bounded).
+     */
+    private boolean deallocateProtocolStatement(Unit u) {
+        if (u.type != Unit.Type.SIMPLE_QUERY || u.statements.size() != 1 || !expects.isEmpty()
+                || u.statements.get(0).kind() != StatementKind.DEALLOCATE || clientTxnStatus == 'E') {
+            return false;
+        }
+        for (SessionEffect e : u.statements.get(0).effects()) {
+            if (e instanceof SessionEffect.Unpin unpin && unpin.what().startsWith("DEALLOCATE ")
+                    && statements.remove(unpin.what().substring("DEALLOCATE ".length())) != null) {
+                pending.poll();
+                channel.write(Messages.commandComplete("DEALLOCATE"));
+                channel.write(Messages.readyForQuery(clientTxnStatus));
+                u.releaseMessages();
+                channel.flush();
                 return true;
             }
         }
