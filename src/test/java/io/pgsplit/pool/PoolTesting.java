@@ -26,11 +26,20 @@ final class PoolTesting {
 
     /** Connections of user {@code app} to database {@code app} on a node, as the server itself counts them. */
     static int serverConnections(Connection direct) throws SQLException {
-        try (Statement st = direct.createStatement();
-             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'"
-                     + " AND datname = 'app' AND backend_type = 'client backend'")) {
-            rs.next();
-            return rs.getInt(1);
+        return serverConnections(direct, null);
+    }
+
+    /** The same, counting only backends started at or after {@code since} (not those of earlier tests). */
+    static int serverConnections(Connection direct, java.sql.Timestamp since) throws SQLException {
+        try (java.sql.PreparedStatement st = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity"
+                + " WHERE usename = 'app' AND datname = 'app' AND backend_type = 'client backend'"
+                + " AND (?::timestamptz IS NULL OR backend_start >= ?::timestamptz)")) {
+            st.setTimestamp(1, since);
+            st.setTimestamp(2, since);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
         }
     }
 
@@ -69,16 +78,17 @@ final class PoolTesting {
         private final List<Thread> threads = new ArrayList<>();
         private final List<Throwable> errors = new ArrayList<>();
 
-        ActivityMonitor(RouterFixture router, List<String> nodes) throws SQLException {
+        /** {@code since}: the server clock before the router started ({@link #serverClock}). */
+        ActivityMonitor(RouterFixture router, List<String> nodes, java.sql.Timestamp since) throws SQLException {
             for (String node : nodes) {
                 Connection c = router.direct(node);
                 max.put(node, 0);
                 Thread t = new Thread(() -> {
                     try (c) {
                         while (!stop.get()) {
-                            max.merge(node, serverConnections(c), Math::max);
+                            max.merge(node, serverConnections(c, since), Math::max);
                         }
-                        max.merge(node, serverConnections(c), Math::max);
+                        max.merge(node, serverConnections(c, since), Math::max);
                     } catch (Throwable e) {
                         synchronized (errors) {
                             errors.add(e);
@@ -106,6 +116,16 @@ final class PoolTesting {
                     throw new AssertionError("pg_stat_activity polling failed", errors.get(0));
                 }
             }
+        }
+    }
+
+    /** The primary's clock (the replicas run on the same machine). */
+    static java.sql.Timestamp serverClock(io.pgsplit.cluster.LocalPgCluster cluster) throws SQLException {
+        try (Connection c = io.pgsplit.testing.Jdbc.connect(cluster, "primary", "app", cluster.superuser(),
+                cluster.superuserPassword()); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT clock_timestamp()")) {
+            rs.next();
+            return rs.getTimestamp(1);
         }
     }
 

@@ -185,6 +185,39 @@ class PreparedStatementsTest {
         }
     }
 
+    /** SQL DEALLOCATE of a statement prepared with Parse (psycopg 3 evicts its statements that way). */
+    @Test
+    void sqlDeallocateOfAProtocolStatement() throws Exception {
+        try (RawPg a = raw(two); RawPg b = raw(two)) {
+            a.parse("_pg3_0", "SELECT 'd'").parse("keep", "SELECT 'k'").sync();
+            b.parse("_pg3_0", "SELECT 'd'").sync();
+            assertEquals("1 1 Z(I)", shape(a.readUntilReady()));
+            assertEquals("1 Z(I)", shape(b.readUntilReady()));
+            a.query("DEALLOCATE _pg3_0");
+            assertEquals("C(DEALLOCATE) Z(I)", shape(a.readUntilReady()));
+            a.bind("", "_pg3_0").execute("").sync();
+            assertEquals("E(26000) Z(I)", shape(a.readUntilReady()));
+            // the name is free again; the other statement and the other client's statement of that text live on
+            a.parse("_pg3_0", "SELECT 'again'").bind("", "_pg3_0").execute("").sync()
+                    .bind("", "keep").execute("").sync();
+            assertEquals("1 2 D(again) C(SELECT 1) Z(I) 2 D(k) C(SELECT 1) Z(I)", shape(a.readReady(2)));
+            b.bind("", "_pg3_0").execute("").sync();
+            assertEquals("2 D(d) C(SELECT 1) Z(I)", shape(b.readUntilReady()));
+            // inside a transaction too, which it must not break
+            a.query("BEGIN");
+            assertEquals("C(BEGIN) Z(T)", shape(a.readUntilReady()));
+            a.query("DEALLOCATE PREPARE keep");
+            assertEquals("C(DEALLOCATE) Z(T)", shape(a.readUntilReady()));
+            a.query("SELECT 'still' ");
+            assertEquals("T D(still) C(SELECT 1) Z(T)", shape(a.readUntilReady()));
+            a.query("COMMIT");
+            assertEquals("C(COMMIT) Z(I)", shape(a.readUntilReady()));
+            // a name that does not exist: PostgreSQL's own error
+            a.query("DEALLOCATE nothing_here");
+            assertEquals("E(26000) Z(I)", shape(a.readUntilReady()));
+        }
+    }
+
     @Test
     void lruEvictionClosesOnTheServerAndReprepares() throws Exception {
         try (RawPg a = raw(lru)) {

@@ -61,9 +61,10 @@ class TransactionPoolingTest {
 
     private void fiveHundredClients(String routing, int tag) throws Exception {
         int clients = 500;
+        java.sql.Timestamp t0 = PoolTesting.serverClock(cluster);
         try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 5")
                 .routing(routing).start();
-             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES)) {
+             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             ExecutorService threads = Executors.newFixedThreadPool(64);
             try {
                 ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
@@ -183,9 +184,10 @@ class TransactionPoolingTest {
                 SELECT v FROM tp_bench WHERE id = :id;
                 SELECT :id::int + 1;
                 """);
+        java.sql.Timestamp t0 = PoolTesting.serverClock(cluster);
         try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 2")
                 .start();
-             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES)) {
+             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             assertPgbenchOk(PoolTesting.run(pgbench(router, "prepared", script)));
             monitor.close();
             for (String node : NODES) {
@@ -208,9 +210,10 @@ class TransactionPoolingTest {
                 SELECT :id::int * 2;
                 \\endpipeline
                 """);
+        java.sql.Timestamp t0 = PoolTesting.serverClock(cluster);
         try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 2")
                 .start();
-             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES)) {
+             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             assertPgbenchOk(PoolTesting.run(pgbench(router, "prepared", script)));
             assertPgbenchOk(PoolTesting.run(pgbench(router, "extended", script)));
             monitor.close();
@@ -222,9 +225,10 @@ class TransactionPoolingTest {
 
     @Test
     void pgjdbcPreparedAndBatchesSixteenClientsOnThreeConnections() throws Exception {
+        java.sql.Timestamp t0 = PoolTesting.serverClock(cluster);
         try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 3")
                 .start();
-             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES)) {
+             PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             ExecutorService threads = Executors.newFixedThreadPool(16);
             ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
             try {
