@@ -24,6 +24,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PgClusterExtension.class)
 class SessionParametersTest {
     static RouterFixture router;
+    static LocalPgCluster cluster;
 
     @BeforeAll
     static void start(LocalPgCluster cluster) throws Exception {
@@ -35,6 +36,8 @@ class SessionParametersTest {
                 CREATE TABLE sp_c.who (name text); INSERT INTO sp_c.who VALUES ('c');
                 ALTER TABLE sp_a.who OWNER TO app; ALTER TABLE sp_b.who OWNER TO app; ALTER TABLE sp_c.who OWNER TO app;
                 """);
+        cluster.waitForReplay();
+        SessionParametersTest.cluster = cluster;
         router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 1")
                 .routing("splitting: false").start();
     }
@@ -208,6 +211,44 @@ class SessionParametersTest {
                 assertOwnZoneAndSchema(a, "America/New_York", "a");
                 assertOwnZoneAndSchema(b, "Asia/Tokyo", "b");
             }
+        }
+    }
+
+    @Test
+    void standardConformingStringsFollowEachClient() throws Exception {
+        Map<String, String> simple = Map.of("preferQueryMode", "simple");
+        try (Connection a = router.connect(simple); Connection b = router.connect(simple)) {
+            exec(a, "SET standard_conforming_strings = off");
+            for (int i = 0; i < 3; i++) {
+                assertEquals("off", q(a, "SHOW standard_conforming_strings"));
+                assertEquals("3", q(a, "SELECT length('a\\\\b')"));
+                assertEquals("on", q(b, "SHOW standard_conforming_strings"));
+                assertEquals("4", q(b, "SELECT length('a\\\\b')"));
+            }
+        }
+    }
+
+    /** With splitting on, reads go to the replicas: every node's connection carries each client's settings. */
+    @Test
+    void settingsHoldOnReplicaConnectionsToo() throws Exception {
+        try (RouterFixture split = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 1").start();
+             Connection a = split.connect(); Connection b = split.connect()) {
+            exec(a, "SET search_path = sp_a");
+            exec(a, "SET TimeZone = 'America/New_York'");
+            q(b, "SELECT set_config('search_path', 'sp_b', false)");
+            java.util.Set<String> nodes = new java.util.HashSet<>();
+            for (int i = 0; i < 6; i++) {
+                nodes.add(q(a, "SELECT inet_server_port()"));
+                assertEquals("a", q(a, "SELECT name FROM who"));
+                assertEquals("07", q(a, "SELECT to_char(timestamptz '2024-01-01 12:00:00+00', 'HH24')"));
+                assertEquals("b", q(b, "SELECT name FROM who"));
+                assertEquals("12", q(b, "SELECT to_char(timestamptz '2024-01-01 12:00:00+00', 'HH24')"));
+            }
+            assertEquals(2, nodes.size(), "reads did not reach both replicas: " + nodes);
+            a.setAutoCommit(false);
+            exec(a, "INSERT INTO who VALUES ('a2')"); // a write: on the primary, in A's schema
+            assertEquals("2", q(a, "SELECT count(*) FROM who"));
+            a.rollback();
         }
     }
 
