@@ -205,6 +205,43 @@ class SessionStatePolicyTest {
         }
     }
 
+    /** A client leaving with its state held: the next client on that connection finds none of it. */
+    @Test
+    void pinnedStateIsGoneForTheNextClientAfterTheFirstLeaves() throws Exception {
+        String shared;
+        try (Connection a = pinOne.connect()) {
+            shared = pid(a);
+            for (Case k : cases().toList()) {
+                exec(a, k.create());
+            }
+            exec(a, "SELECT set_config('ss.secret', 'a-only', false)");
+        }
+        try (Connection b = pinOne.connect()) {
+            assertEquals(shared, pid(b), "not the same server connection: the test proves nothing");
+            for (Case k : cases().toList()) {
+                assertEquals("0", q(b, k.probe()), "B inherited A's " + k);
+            }
+            assertEquals("", q(b, "SELECT coalesce(current_setting('ss.secret', true), '')"));
+        }
+    }
+
+    @Test
+    void settingsOfAClientThatLeftDoNotReachTheNext() throws Exception {
+        String shared;
+        try (Connection a = pinOne.connect()) {
+            shared = pid(a);
+            exec(a, "SELECT set_config('ss.secret', 'a-only', false)");
+            exec(a, "SET search_path = pg_catalog");
+            exec(a, "SET TimeZone = 'Asia/Tokyo'");
+        }
+        try (Connection b = pinOne.connect()) {
+            assertEquals(shared, pid(b), "not the same server connection: the test proves nothing");
+            assertEquals("", q(b, "SELECT coalesce(current_setting('ss.secret', true), '')"));
+            assertEquals("\"$user\", public", q(b, "SHOW search_path"));
+            assertNotEquals("Asia/Tokyo", q(b, "SHOW TimeZone"));
+        }
+    }
+
     @ParameterizedTest(name = "refuse: {0}")
     @MethodSource("cases")
     void refuseAnswersWithAClearErrorAndTheConnectionStaysUsable(Case k) throws Exception {
