@@ -112,6 +112,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private int streamRemaining;
     private boolean copyIn;
     private boolean lastCommandWasCommit;
+    /** The client's work got an ErrorResponse since the last ReadyForQuery (an implicit transaction failed). */
+    private boolean errorSinceReady;
 
     // ---- client work ----
     private final ArrayDeque<Unit> pending = new ArrayDeque<>();
@@ -1439,7 +1441,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     if (before != 'I' && status == 'I' || clientTxnStatus != 'I' && status == 'I') {
                         params.transactionEnded(lastCommandWasCommit, conn.state);
                         sessionState.transactionEnded(lastCommandWasCommit);
+                    } else if (status == 'I' && errorSinceReady) {
+                        // Several statements in one Query (or Executes before one Sync) run as one implicit
+                        // transaction: an error in it undid the SETs that ran before it.
+                        params.transactionEnded(false, conn.state);
                     }
+                    errorSinceReady = false;
                     if (status == 'I') {
                         params.settle(); // what a later ROLLBACK returns to
                     }
@@ -1456,6 +1463,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     log.warn("server {} sent an error outside any request: {}", conn.node(), err);
                     return true;
                 }
+                errorSinceReady |= !drop;
                 if (head.unit != null && head.unit.retryable && ctx.router().isReadOnlyRefusal(err)) {
                     head.unit.retryReason = err.sqlState() + " " + err.message();
                 }
