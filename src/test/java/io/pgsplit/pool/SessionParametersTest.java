@@ -252,6 +252,24 @@ class SessionParametersTest {
         }
     }
 
+    /** A multi-statement query runs as one implicit transaction: an error in it undoes its SETs too. */
+    @Test
+    void setInAFailedImplicitTransactionIsUndone() throws Exception {
+        Map<String, String> simple = Map.of("preferQueryMode", "simple");
+        try (Connection a = router.connect(simple); Connection b = router.connect(simple)) {
+            exec(a, "SET search_path = sp_a; SET TimeZone = 'America/New_York'");
+            exec(b, "SET search_path = sp_b");
+            SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                    () -> exec(a, "SET search_path = sp_c; SET TimeZone = 'Asia/Tokyo'; SELECT 1/0"));
+            assertEquals("22012", e.getSQLState());
+            String bZone = q(b, "SHOW TimeZone");
+            for (int i = 0; i < 3; i++) {
+                assertOwnZoneAndSchema(a, "America/New_York", "a");
+                assertOwnZoneAndSchema(b, bZone, "b");
+            }
+        }
+    }
+
     static void assertOwnZoneAndSchema(Connection c, String zone, String who) throws SQLException {
         assertEquals(zone, q(c, "SHOW TimeZone"));
         assertEquals(who, q(c, "SELECT name FROM who"));
