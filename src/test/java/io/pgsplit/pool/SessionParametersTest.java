@@ -167,6 +167,15 @@ class SessionParametersTest {
             assertOwnZoneAndSchema(b, "Asia/Tokyo", "b");
             assertOwnZoneAndSchema(a, "America/New_York", "a");
 
+            // set_config(..., true) is SET LOCAL
+            a.setAutoCommit(false);
+            q(a, "SELECT set_config('search_path', 'sp_c', true), set_config('TimeZone', 'Europe/Paris', true)");
+            assertEquals("c", q(a, "SELECT name FROM who"));
+            a.commit();
+            a.setAutoCommit(true);
+            assertOwnZoneAndSchema(b, "Asia/Tokyo", "b");
+            assertOwnZoneAndSchema(a, "America/New_York", "a");
+
             // A SET (not LOCAL) inside a transaction that rolls back is undone too
             a.setAutoCommit(false);
             exec(a, "SET TimeZone = 'Europe/Paris'");
@@ -245,6 +254,18 @@ class SessionParametersTest {
                 assertEquals("12", q(b, "SELECT to_char(timestamptz '2024-01-01 12:00:00+00', 'HH24')"));
             }
             assertEquals(2, nodes.size(), "reads did not reach both replicas: " + nodes);
+            // with splitting, BEGIN is deferred to the first statement: a rolled-back SET is still undone
+            a.setAutoCommit(false);
+            exec(a, "SET TimeZone = 'Europe/Paris'");
+            exec(a, "SET search_path = sp_c");
+            assertEquals("c", q(a, "SELECT name FROM who"));
+            a.rollback();
+            a.setAutoCommit(true);
+            for (int i = 0; i < 4; i++) {
+                assertEquals("a", q(a, "SELECT name FROM who"));
+                assertEquals("07", q(a, "SELECT to_char(timestamptz '2024-01-01 12:00:00+00', 'HH24')"));
+                assertEquals("b", q(b, "SELECT name FROM who"));
+            }
             a.setAutoCommit(false);
             exec(a, "INSERT INTO who VALUES ('a2')"); // a write: on the primary, in A's schema
             assertEquals("2", q(a, "SELECT count(*) FROM who"));
