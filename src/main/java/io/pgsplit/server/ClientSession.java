@@ -259,6 +259,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             sessionRoute = hint.toLowerCase();
         }
         applicationName = clientParams.getOrDefault("application_name", "");
+        loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
         user = ctx.config().users().get(userName);
         authenticator = new ClientAuthenticator(userName, user);
@@ -306,6 +307,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         poolConfig = ctx.config().poolFor(databaseName, userName);
         mode = poolConfig.mode();
         channel.write(Messages.authenticationOk());
+        Map<String, String> known = ctx.knownLogin(loginKey);
+        if (known != null) {
+            // Same database, user and start-up parameters as an earlier client that logged in: they are
+            // valid and the server's answers are known, so no server connection is needed now. Waiting for
+            // one here could deadlock a program that connects while it holds the pool's connections in open
+            // transactions (pgbench -C -j 2); the parameters are applied on the first connection used.
+            finishStartup(new LinkedHashMap<>(known));
+            return;
+        }
         // Log in to the primary once now: it checks the server credentials, applies the client's
         // start-up parameters (an invalid one fails here, as it would on PostgreSQL) and tells us
         // the ParameterStatus values to report.
@@ -334,12 +344,19 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private Runnable whenIdle;
+    /** Database, user and start-up parameters: clients with the same ones log in alike. */
+    private String loginKey;
 
     private void finishStartup() {
         ServerConnection conn = active;
         Map<String, String> report = new LinkedHashMap<>(conn.loginParameters());
         report.putAll(conn.state.reportedParams);
         report.put("in_hot_standby", "off");
+        ctx.rememberLogin(loginKey, report);
+        finishStartup(report);
+    }
+
+    private void finishStartup(Map<String, String> report) {
         for (Map.Entry<String, String> e : report.entrySet()) {
             channel.write(Messages.parameterStatus(e.getKey(), e.getValue()));
         }
