@@ -189,8 +189,7 @@ class TransactionPoolingTest {
                 .start();
              PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             assertPgbenchOk(PoolTesting.run(pgbench(router, "prepared", script)));
-            // a new connection for every transaction (-C): logins and prepared statements churn. One pgbench
-            // thread per client: see pgbenchReconnectingClientsSharingThreads for why.
+            // a new connection for every transaction (-C): logins and prepared statements churn
             assertPgbenchOk(PoolTesting.run(reconnecting(router, script, 16)));
             monitor.close();
             for (String node : NODES) {
@@ -204,13 +203,11 @@ class TransactionPoolingTest {
                 "-f", script.toString(), router.uri());
     }
 
-    @org.junit.jupiter.api.Disabled("pgsplit needs a primary server connection to complete every client login (it"
-            + " validates the start-up parameters there and reports the server's ParameterStatus). pgbench -C -j 2"
-            + " connects synchronously inside a thread that also drives other clients holding the pool's only"
-            + " connections in open transactions: the login waits for a connection that only that thread can free,"
-            + " until connect_timeout. PgBouncer logs clients in from cached server parameters without a server"
-            + " connection; doing the same (validate the start-up parameters at first use) is a change to the"
-            + " start-up design of ClientSession, not made here.")
+    /**
+     * pgbench -C -j 2 connects synchronously in a thread that also drives other clients, which may hold the
+     * pool's only connections in open transactions: a login that waited for a server connection would wait
+     * for what only that thread can free (until connect_timeout).
+     */
     @Test
     void pgbenchReconnectingClientsSharingThreads(@TempDir Path dir) throws Exception {
         Path script = PoolTesting.script(dir, "prepared.sql", """
