@@ -30,7 +30,25 @@ public final class PreparedStatementCache {
 
     /** True if present; marks it recently used. */
     public boolean contains(String serverName) {
-        return names.get(serverName) != null;
+        if (names.get(serverName) != null) {
+            return true;
+        }
+        // Evicted but its Close not sent yet (that happens before the session's next unit): the server
+        // still has it, and a new Parse of the name would fail with "already exists". Keep it instead.
+        if (pendingCloses.remove(serverName)) {
+            names.put(serverName, Boolean.TRUE);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Forgets every statement and queues a Close for each: after the server said one of them went stale
+     * ("cached plan must not change result type", after DDL), later uses prepare them afresh.
+     */
+    public void closeAll() {
+        pendingCloses.addAll(names.keySet());
+        names.clear();
     }
 
     public void add(String serverName) {

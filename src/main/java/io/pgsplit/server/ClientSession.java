@@ -112,6 +112,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private int streamRemaining;
     private boolean copyIn;
     private boolean lastCommandWasCommit;
+    /** The client's work got an ErrorResponse since the last ReadyForQuery (an implicit transaction failed). */
+    private boolean errorSinceReady;
 
     // ---- client work ----
     private final ArrayDeque<Unit> pending = new ArrayDeque<>();
@@ -257,6 +259,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             sessionRoute = hint.toLowerCase();
         }
         applicationName = clientParams.getOrDefault("application_name", "");
+        loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
         user = ctx.config().users().get(userName);
         authenticator = new ClientAuthenticator(userName, user);
@@ -304,6 +307,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         poolConfig = ctx.config().poolFor(databaseName, userName);
         mode = poolConfig.mode();
         channel.write(Messages.authenticationOk());
+        Map<String, String> known = ctx.knownLogin(loginKey);
+        if (known != null) {
+            // Same database, user and start-up parameters as an earlier client that logged in: they are
+            // valid and the server's answers are known, so no server connection is needed now. Waiting for
+            // one here could deadlock a program that connects while it holds the pool's connections in open
+            // transactions (pgbench -C -j 2); the parameters are applied on the first connection used.
+            finishStartup(new LinkedHashMap<>(known));
+            return;
+        }
         // Log in to the primary once now: it checks the server credentials, applies the client's
         // start-up parameters (an invalid one fails here, as it would on PostgreSQL) and tells us
         // the ParameterStatus values to report.
@@ -333,6 +345,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private Runnable whenIdle;
     private ErrorFields startupError;
+    /** Database, user and start-up parameters: clients with the same ones log in alike. */
+    private String loginKey;
 
     private void finishStartup() {
         ServerConnection conn = active;
@@ -343,6 +357,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Map<String, String> report = new LinkedHashMap<>(conn.loginParameters());
         report.putAll(conn.state.reportedParams);
         report.put("in_hot_standby", "off");
+        ctx.rememberLogin(loginKey, report);
+        finishStartup(report);
+    }
+
+    private void finishStartup(Map<String, String> report) {
         for (Map.Entry<String, String> e : report.entrySet()) {
             channel.write(Messages.parameterStatus(e.getKey(), e.getValue()));
         }
@@ -699,6 +718,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private io.pgsplit.route.Classification classification(Unit u, String sql) {
+        if (u == null) {
+            return ctx.classify(sql, db, standardConformingStrings);
+        }
         io.pgsplit.route.Classification c = u.preclassified == null ? null : u.preclassified.get(sql);
         if (c == null && u.classificationFailed != null) {
             return ctx.classifier().classify("", io.pgsplit.route.FunctionCatalog.EMPTY, false); // placeholder, routed to the primary
@@ -775,6 +797,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (interceptOwnSettings(u)) {
             return;
         }
+        if (deallocateProtocolStatement(u)) {
+            return;
+        }
         if (deferBeginIfPossible(u)) {
             return;
         }
@@ -841,12 +866,27 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Statement mode refuses transactions; the refuse policy refuses session state. */
     private boolean refuseIfNeeded(Unit u) {
         if (mode == PoolMode.STATEMENT) {
+            if (clientTxnStatus == 'E') {
+                // After a refused BEGIN the client believes it is in a failed transaction block: refuse what it
+                // meant to run inside it (a pipelined INSERT must not run, and commit, on its own) until it
+                // ends the block, as PostgreSQL does after an error in a transaction.
+                pending.poll();
+                if (u.statements.size() == 1 && endsTransaction(u.statements.get(0))) {
+                    answerVirtually(u, "ROLLBACK");
+                } else {
+                    answerWithError(u, "25P02", "current transaction is aborted, commands "
+                            + "ignored until end of transaction block (pgsplit refused its BEGIN: statement pooling)");
+                }
+                return true;
+            }
             for (StatementInfo i : u.statements) {
                 if (i.kind() == StatementKind.BEGIN || i.kind() == StatementKind.START_TRANSACTION) {
                     pending.poll();
+                    clientTxnStatus = 'T'; // so the client is told 'E' (failed block) and its block's statements are refused
                     answerWithError(u, SqlState.FEATURE_NOT_SUPPORTED, "pgsplit: transaction blocks are not allowed"
                             + " in statement pooling mode (pool_mode: statement); use transaction pooling for "
                             + "multi-statement transactions");
+                    clientTxnStatus = 'E';
                     return true;
                 }
             }
@@ -900,6 +940,30 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 u.virtual = true;
                 u.virtualTag = e instanceof SessionEffect.SetParam ? "SET" : "RESET";
                 u.decision = RouteDecision.primary("pgsplit setting", null);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * SQL DEALLOCATE of a statement the client prepared with Parse (psycopg 3 evicts that way): on servers
+     * it lives under pgsplit's shared name, so sending it would fail (26000) and, in a transaction, abort it.
+     * The client's name is dropped here instead; the server copy stays for other clients (LRU-bounded).
+     */
+    private boolean deallocateProtocolStatement(Unit u) {
+        if (u.type != Unit.Type.SIMPLE_QUERY || u.statements.size() != 1 || !expects.isEmpty()
+                || u.statements.get(0).kind() != StatementKind.DEALLOCATE || clientTxnStatus == 'E') {
+            return false;
+        }
+        for (SessionEffect e : u.statements.get(0).effects()) {
+            if (e instanceof SessionEffect.Unpin unpin && unpin.what().startsWith("DEALLOCATE ")
+                    && statements.remove(unpin.what().substring("DEALLOCATE ".length())) != null) {
+                pending.poll();
+                channel.write(Messages.commandComplete("DEALLOCATE"));
+                channel.write(Messages.readyForQuery(clientTxnStatus));
+                u.releaseMessages();
+                channel.flush();
                 return true;
             }
         }
@@ -1115,11 +1179,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void sendParse(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
         String name = Bufs.getCString(msg, 5);
+        // Registered again in send order: the unit was registered as a whole when prepared, so a Close
+        // of this name earlier in the same unit (Close then re-Parse) removed it, or a later Parse of
+        // the name replaced it.
+        ClientStatement registered = registerParse(msg, owner);
         if (name.isEmpty()) {
             conn.write(msg);
-            if (unnamed != null) {
-                unnamed.preparedOn = conn;
-            }
+            registered.preparedOn = conn;
             expectExtended(drop ? Expect.dropped(Expect.Kind.PARSE) : Expect.of(Expect.Kind.PARSE, owner));
             return;
         }
@@ -1459,10 +1525,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 String name = Bufs.getCString(buf, at + 5);
                 String value = Bufs.getCString(buf, at + 5 + name.getBytes(StandardCharsets.UTF_8).length + 1);
                 conn.state.reportedParams.put(name, value);
-                if (drop || head == null) {
+                // Also forwarded when it answers pgsplit's own SETs re-applying the client's settings: after a
+                // RESET the server did not report (its default equalled the old value), only these tell the
+                // client its value is back to its own. Harmless when the client knew it already.
+                if (head == null || drop && head.kind != Expect.Kind.QUERY) {
                     return false;
                 }
-                params.reported(name, value, conn.state);
+                String own = params.reported(name, value, conn.state);
+                if (!own.equals(value)) {
+                    // After the client's RESET: the server reports pgsplit's login default, the client gets its own.
+                    syntheticOut.add(Messages.parameterStatus(name, own));
+                    return false;
+                }
                 if (name.equals("standard_conforming_strings")) {
                     standardConformingStrings = !"off".equals(value);
                 } else if (name.equals("default_transaction_read_only")) {
@@ -1484,6 +1558,14 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     if (before != 'I' && status == 'I' || clientTxnStatus != 'I' && status == 'I') {
                         params.transactionEnded(lastCommandWasCommit, conn.state);
                         sessionState.transactionEnded(lastCommandWasCommit);
+                    } else if (status == 'I' && errorSinceReady) {
+                        // Several statements in one Query (or Executes before one Sync) run as one implicit
+                        // transaction: an error in it undid the SETs that ran before it.
+                        params.transactionEnded(false, conn.state);
+                    }
+                    errorSinceReady = false;
+                    if (status == 'I') {
+                        params.settle(); // what a later ROLLBACK returns to
                     }
                     clientTxnStatus = status;
                     lastCommandWasCommit = false;
@@ -1498,8 +1580,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     log.warn("server {} sent an error outside any request: {}", conn.node(), err);
                     return true;
                 }
+                errorSinceReady |= !drop;
                 if (head.unit != null && head.unit.retryable && ctx.router().isReadOnlyRefusal(err)) {
                     head.unit.retryReason = err.sqlState() + " " + err.message();
+                }
+                if (head.kind == Expect.Kind.BIND && SqlState.FEATURE_NOT_SUPPORTED.equals(err.sqlState())) {
+                    // "cached plan must not change result type": a statement shared under pgsplit's name went
+                    // stale after DDL (another client prepared it before). Close them all on this connection
+                    // so later Binds prepare afresh, instead of failing on every Parse of that text.
+                    conn.state.statements.closeAll();
                 }
                 if (head.kind == Expect.Kind.PARSE && head.serverStatement != null) {
                     conn.state.statements.remove(head.serverStatement);

@@ -33,6 +33,22 @@ public final class RouterContext {
             });
     private final Cache<String, ParsedQuery> fingerprints = Caffeine.newBuilder()
             .maximumWeight(8L << 20).weigher((String k, ParsedQuery v) -> 64 + 2 * k.length()).build();
+    /**
+     * What clients were told at log-in (ParameterStatus), by database, user and start-up parameters; see
+     * ClientSession#authenticated. Bounded: cleared when full (entries are cheap to learn again).
+     */
+    private final Map<String, Map<String, String>> knownLogins = new java.util.concurrent.ConcurrentHashMap<>();
+
+    Map<String, String> knownLogin(String key) {
+        return knownLogins.get(key);
+    }
+
+    void rememberLogin(String key, Map<String, String> report) {
+        if (knownLogins.size() >= 1024) {
+            knownLogins.clear();
+        }
+        knownLogins.put(key, Map.copyOf(report));
+    }
 
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {

@@ -24,13 +24,26 @@ final class SessionParams {
     private final Map<String, String> current;
     /** SETs made inside the open transaction: PostgreSQL undoes them on ROLLBACK. */
     private final Map<String, String> tentative = new HashMap<>();
+    /** {@link #current} as of the last ReadyForQuery outside a transaction: what a ROLLBACK returns to. */
+    private final Map<String, String> settled;
+    /**
+     * Parameters the client RESET (all of them after RESET ALL / DISCARD ALL) on the server connection:
+     * until pgsplit re-applies the client's own values there, what the server reports for them is that
+     * connection's defaults (pgsplit's login), not the client's start-up values.
+     */
+    private final java.util.Set<String> resetOnServer = new java.util.HashSet<>();
+    private boolean allResetOnServer;
     private int version = 1;
     private final Object identity = new Object();
 
     SessionParams(Map<String, String> startupParams) {
         this.startup = new LinkedHashMap<>();
         startupParams.forEach((k, v) -> startup.put(k.toLowerCase(), quote(v)));
+        // pgsplit logs in to servers as application_name=pgsplit; a client that sent none has PostgreSQL's
+        // default, '', and must get it back from RESET / RESET ALL (not pgsplit's login value).
+        startup.putIfAbsent("application_name", quote(""));
         this.current = new LinkedHashMap<>(startup);
+        this.settled = new LinkedHashMap<>(startup);
     }
 
     static String quote(String value) {
@@ -54,13 +67,30 @@ final class SessionParams {
         noteApplied(name, valueSql, on);
     }
 
-    /** A value the server reported through ParameterStatus while serving this client. */
-    void reported(String name, String value, ServerSessionState on) {
+    /**
+     * A value the server reported through ParameterStatus while serving this client. Returns the value
+     * the client must be told: normally {@code value}, but after the client RESET the parameter the
+     * server reports its own connection's default, and the client's is its start-up value.
+     */
+    String reported(String name, String value, ServerSessionState on) {
         String key = name.toLowerCase();
         if (READ_ONLY_REPORTED.contains(key)) {
-            return;
+            return value;
+        }
+        String start = startup.get(key);
+        if (start != null && (allResetOnServer || resetOnServer.contains(key))) {
+            // The server holds its default; the client's value stays its start-up one, which the next
+            // syncSql re-applies (it differs from what we now record as applied there).
+            on.appliedParams.put(key, quote(value));
+            on.appliedOwner = null;
+            return unquote(start);
         }
         set(key, quote(value), false, on);
+        return value;
+    }
+
+    private static String unquote(String sqlLiteral) {
+        return sqlLiteral.substring(1, sqlLiteral.length() - 1).replace("''", "'");
     }
 
     void reset(String name, ServerSessionState on) {
@@ -72,8 +102,11 @@ final class SessionParams {
         }
         version++;
         if (on != null) {
-            // The server now holds its own default, not ours: forget what we applied there.
+            // The server now holds its own default, not ours: forget what we applied there, and make
+            // the next syncSql compare everything (noteApplied must not mark this connection in step).
             on.appliedParams.remove(name);
+            on.appliedOwner = null;
+            resetOnServer.add(name);
         }
     }
 
@@ -81,28 +114,49 @@ final class SessionParams {
     void resetAll(ServerSessionState on) {
         current.clear();
         current.putAll(startup);
-        tentative.clear();
         version++;
         if (on != null) {
             on.appliedParams.clear();
+            on.appliedOwner = null;
+            allResetOnServer = true;
         }
     }
 
     /** The transaction ended: a ROLLBACK undoes SETs made in it, on the server and here. */
     void transactionEnded(boolean committed, ServerSessionState on) {
-        if (tentative.isEmpty()) {
-            return;
-        }
-        if (!committed) {
-            for (String name : tentative.keySet()) {
-                reset(name, null);
-                if (on != null) {
+        if (!committed && !current.equals(settled)) {
+            // Back to the values before the transaction (not to the start-up ones: a SET made before
+            // BEGIN survives the ROLLBACK). The server reverted too; make sure the next sync checks.
+            java.util.Set<String> changed = new java.util.HashSet<>(tentative.keySet());
+            for (String name : current.keySet()) {
+                if (!current.get(name).equals(settled.get(name))) {
+                    changed.add(name);
+                }
+            }
+            for (String name : settled.keySet()) {
+                if (!current.containsKey(name)) {
+                    changed.add(name);
+                }
+            }
+            current.clear();
+            current.putAll(settled);
+            if (on != null) {
+                for (String name : changed) {
                     on.appliedParams.put(name, "\0unknown"); // forces a SET or RESET next time
                 }
+                on.appliedOwner = null;
             }
         }
         tentative.clear();
         version++;
+    }
+
+    /** ReadyForQuery said idle: whatever the client has now survives any later ROLLBACK. */
+    void settle() {
+        if (!settled.equals(current)) {
+            settled.clear();
+            settled.putAll(current);
+        }
     }
 
     private void noteApplied(String name, String valueSql, ServerSessionState on) {
@@ -136,6 +190,8 @@ final class SessionParams {
         }
         on.appliedParams.clear();
         on.appliedParams.putAll(current);
+        resetOnServer.clear();
+        allResetOnServer = false;
         on.appliedOwner = identity;
         on.appliedVersion = version;
         return sql.length() == 0 ? null : sql.toString();
