@@ -478,9 +478,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         while (phase == Phase.READY && !acquiring && !pending.isEmpty()) {
             Unit u = pending.peek();
             if (u.decision == null) {
-                if (retryableInFlight()) {
-                    return; // it may yet be re-run on the primary: nothing may be decided or answered after it
-                }
                 if (u.classifying || classifyOffLoopIfSlow(u)) {
                     return; // resumed when the classification is ready
                 }
