@@ -49,6 +49,7 @@ public final class RouterFixture implements AutoCloseable {
         private final LocalPgCluster cluster;
         private final Map<String, String> sections = new LinkedHashMap<>();
         private String extraYaml = "";
+        private String extraUsers = "";
 
         private Builder(LocalPgCluster cluster) {
             this.cluster = cluster;
@@ -66,6 +67,15 @@ public final class RouterFixture implements AutoCloseable {
 
         public Builder listen(String flowMapping) {
             sections.put("listen", flowMapping);
+            return this;
+        }
+
+        /**
+         * More users, as lines of the {@code users:} block indented by two spaces, e.g.
+         * {@code "  ro_user: {password: secret}\n"}.
+         */
+        public Builder users(String usersYaml) {
+            extraUsers = usersYaml.endsWith("\n") ? usersYaml : usersYaml + "\n";
             return this;
         }
 
@@ -94,6 +104,7 @@ public final class RouterFixture implements AutoCloseable {
             y.append("  md5user: {auth: md5, password: md5pass}\n");
             y.append("  trustuser: {auth: trust, server_password: \"\"}\n");
             y.append("  plainuser: {password: plainpass}\n");
+            y.append(extraUsers);
             for (Map.Entry<String, String> e : sections.entrySet()) {
                 if (!e.getKey().equals("listen")) {
                     y.append(e.getKey()).append(": {").append(e.getValue()).append("}\n");
