@@ -797,7 +797,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** SET pgsplit.route = ... is pgsplit's own setting: answered here, never sent. */
     private boolean interceptOwnSettings(Unit u) {
-        if (u.type != Unit.Type.SIMPLE_QUERY || u.statements.size() != 1) {
+        // Extended-protocol SETs (pgjdbc's default) too: sent to a server they would be accepted as a
+        // placeholder setting and change nothing in pgsplit.
+        if (u.statements.size() != 1 || !isPlainExtendedOrSimple(u)) {
             return false;
         }
         StatementInfo i = u.statements.get(0);
@@ -819,10 +821,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     return true;
                 }
                 sessionRoute = value;
-                pending.poll();
+                // Left in pending as a virtual unit: processPending answers it once the replies in flight
+                // are out. (Answering here as well, with the decision set, answered it twice and made the
+                // client take the second SET reply for its next query's.)
                 u.virtual = true;
                 u.decision = RouteDecision.primary("pgsplit setting", null);
-                answerVirtually(u, "SET");
                 return true;
             }
         }
