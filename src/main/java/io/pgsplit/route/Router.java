@@ -139,11 +139,14 @@ public final class Router {
         boolean readWrite = b != null && b.readWriteTxn();
         boolean serializable = b != null && b.serializable();
         String how = b == null ? "BEGIN" : "BEGIN READ ONLY";
+        // an explicit isolation level other than SERIALIZABLE overrides a serializable default
+        boolean explicitLevel = b != null && hasIsolation(b);
         if (!first.isEmpty() && first.get(0).kind() == StatementKind.SET_TRANSACTION) {
             StatementInfo s = first.get(0);
             readOnly |= s.readOnlyTxn();
             readWrite |= s.readWriteTxn();
             serializable |= s.serializable();
+            explicitLevel |= hasIsolation(s);
             how = "SET TRANSACTION READ ONLY";
         }
         if (!readOnly && !readWrite && readOnlyDefault) {
@@ -151,7 +154,7 @@ public final class Router {
             how = "default_transaction_read_only = on";
         }
         if (readOnly && !readWrite) {
-            if (serializable || serializableDefault && !(b != null && b.serializable() == false && hasIsolation(b))) {
+            if (serializable || serializableDefault && !explicitLevel) {
                 return RouteDecision.primary("serializable read-only transaction: a hot standby cannot run "
                         + "SERIALIZABLE", c);
             }

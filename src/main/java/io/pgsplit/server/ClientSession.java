@@ -705,6 +705,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (deferBeginIfPossible(u)) {
             return;
         }
+        // default_transaction_isolation has no ParameterStatus: take it from the client's start-up values and
+        // SETs (it was never set, so serializable-by-default read-only transactions went to a hot standby).
+        serializableDefault = SessionParams.isSerializable(params.get("default_transaction_isolation"));
         u.decision = ctx.router().decide(new io.pgsplit.route.RouteRequest(u.sql == null ? "" : u.sql, sqlForHints,
                 infos, write, reason, first, databaseName, userName, applicationName, clientAddress(),
                 clientTxnStatus != 'I', sessionRoute, readOnlyDefault, serializableDefault,
