@@ -159,6 +159,73 @@ class ReadOnlyTransactionsTest {
     }
 
     @Test
+    void setSessionCharacteristicsReadOnly() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                st.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
+                st.execute("BEGIN");
+                assertReplica(port(st), "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY; BEGIN (" + mode + ")");
+                st.execute("COMMIT");
+            }
+        }
+    }
+
+    @Test
+    void serializableByDefaultStaysOnThePrimary() throws Exception {
+        // a hot standby refuses SERIALIZABLE: a read-only transaction that is serializable by default goes to
+        // the primary, however the defaults were set
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                st.execute("SET default_transaction_isolation = 'serializable'");
+                st.execute("SET default_transaction_read_only = on");
+                st.execute("BEGIN");
+                assertPrimary(port(st), "serializable by SET, read only; BEGIN (" + mode + ")");
+                st.execute("COMMIT");
+                st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ");
+                assertReplica(port(st), "REPEATABLE READ overrides the serializable default (" + mode + ")");
+                st.execute("COMMIT");
+                st.execute("BEGIN READ ONLY");
+                assertPrimary(port(st), "BEGIN READ ONLY, serializable by default (" + mode + ")");
+                st.execute("COMMIT");
+                st.execute("BEGIN");
+                st.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED");
+                assertReplica(port(st), "SET TRANSACTION ISOLATION LEVEL READ COMMITTED, read only by default ("
+                        + mode + ")");
+                st.execute("COMMIT");
+                st.execute("RESET default_transaction_isolation");
+                st.execute("BEGIN");
+                assertReplica(port(st), "after RESET default_transaction_isolation (" + mode + ")");
+                st.execute("COMMIT");
+            }
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                st.execute("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY");
+                st.execute("BEGIN");
+                assertPrimary(port(st), "SET SESSION CHARACTERISTICS ... SERIALIZABLE, READ ONLY; BEGIN (" + mode + ")");
+                st.execute("COMMIT");
+            }
+            Map<String, String> props = new java.util.HashMap<>(mode);
+            props.put("options", "-c default_transaction_isolation=serializable -c default_transaction_read_only=on");
+            try (Connection c = router.connect(props); Statement st = c.createStatement()) {
+                st.execute("BEGIN");
+                assertPrimary(port(st), "serializable by startup option, read only; BEGIN (" + mode + ")");
+                st.execute("COMMIT");
+            }
+        }
+    }
+
+    @Test
+    void autocommitReadsUnderSerializableDefaultSucceed() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                st.execute("SET default_transaction_isolation = 'serializable'");
+                for (int i = 0; i < 3; i++) {
+                    port(st);
+                }
+            }
+        }
+    }
+
+    @Test
     void startupOptionDefaultTransactionReadOnly() throws Exception {
         for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
             Map<String, String> props = new java.util.HashMap<>(mode);
