@@ -187,6 +187,77 @@ class SplittingTest {
     }
 
     @Test
+    void multiStatementQueryIsRetriedWhole() throws Exception {
+        try (Connection c = router.connect(SIMPLE); Statement st = c.createStatement()) {
+            // the first statement succeeds on the replica without a row, the second is refused: nothing but
+            // held-back replies exists yet, so the whole query string runs again on the primary
+            assertTrue(st.execute("/* pgsplit: route=replica */ SELECT inet_server_port() WHERE false; "
+                    + "SELECT sp_write_fn('retry-multi')"));
+            try (ResultSet rs = st.getResultSet()) {
+                assertFalse(rs.next());
+            }
+            assertTrue(st.getMoreResults());
+            try (ResultSet rs = st.getResultSet()) {
+                rs.next();
+                assertEquals(cluster.primaryPort(), rs.getInt(1));
+            }
+            assertFalse(st.getMoreResults());
+            assertTrue(isReplica(port(st, "SELECT inet_server_port()")));
+        }
+        assertEquals(1, rowsOnPrimary("retry-multi"));
+    }
+
+    @Test
+    void writeAfterRowsReachedTheClientIsNotRetried() throws Exception {
+        // rows went to the client: the query string cannot be re-run, the client gets the refusal
+        try (Connection c = router.connect(SIMPLE); Statement st = c.createStatement()) {
+            SQLException e = assertThrows(SQLException.class, () -> st.execute(
+                    "/* pgsplit: route=replica */ SELECT inet_server_port(); SELECT sp_write_fn('retry-after-rows')"));
+            assertEquals("25006", e.getSQLState(), e.getMessage());
+            assertTrue(isReplica(port(st, "SELECT inet_server_port()")), "the client goes on");
+        }
+        assertEquals(0, rowsOnPrimary("retry-after-rows"));
+    }
+
+    @Test
+    void writeAfterALargeResultIsNotRetried() throws Exception {
+        // once a big result has gone to the client the write cannot be re-run: the client gets the refusal
+        try (Connection c = router.connect(SIMPLE); Statement st = c.createStatement()) {
+            SQLException e = assertThrows(SQLException.class, () -> st.execute(
+                    "/* pgsplit: route=replica */ SELECT repeat('x', 1000) FROM generate_series(1, 2000); "
+                            + "SELECT sp_write_fn('retry-too-late')"));
+            assertEquals("25006", e.getSQLState(), e.getMessage());
+            assertTrue(isReplica(port(st, "SELECT inet_server_port()")), "the client goes on");
+        }
+        assertEquals(0, rowsOnPrimary("retry-too-late"));
+    }
+
+    @Test
+    void namedReplicaHint() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(cluster.port("r2"), port(st, "/* pgsplit: route=r2 */ SELECT inet_server_port()"));
+                    assertEquals(cluster.port("r1"), port(st, "/* pgsplit: route=r1 */ SELECT inet_server_port()"));
+                }
+            }
+        }
+    }
+
+    @Test
+    void copyOutIsARead() throws Exception {
+        try (Connection c = router.connect(EXTENDED)) {
+            java.io.StringWriter out = new java.io.StringWriter();
+            ((org.postgresql.PGConnection) c).getCopyAPI().copyOut(
+                    "COPY (SELECT inet_server_port()) TO STDOUT", out);
+            assertTrue(isReplica(Integer.parseInt(out.toString().strip())), out.toString());
+            try (Statement st = c.createStatement()) {
+                assertTrue(isReplica(port(st, "SELECT inet_server_port()")));
+            }
+        }
+    }
+
+    @Test
     void writeInAReadOnlyTransactionIsRefused() throws Exception {
         for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
             try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
