@@ -251,6 +251,41 @@ class ReadOnlyTransactionsTest {
     }
 
     @Test
+    void pgjdbcSetTransactionAsFirstStatement() throws Exception {
+        // pgjdbc sends its BEGIN together with the first statement
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED, Map.of("prepareThreshold", "1")}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                c.setAutoCommit(false);
+                st.execute("SET TRANSACTION READ ONLY");
+                assertReplica(port(st), "pgjdbc BEGIN + SET TRANSACTION READ ONLY (" + mode + ")");
+                c.commit();
+                st.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ ONLY");
+                assertPrimary(port(st), "pgjdbc BEGIN + SET TRANSACTION SERIALIZABLE READ ONLY (" + mode + ")");
+                c.commit();
+                st.execute("SET TRANSACTION READ WRITE");
+                assertPrimary(port(st), "pgjdbc BEGIN + SET TRANSACTION READ WRITE (" + mode + ")");
+                c.commit();
+            }
+        }
+    }
+
+    @Test
+    void pgjdbcSerializableReadOnly() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED, Map.of("prepareThreshold", "1")}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                c.setTransactionIsolation(Connection.TRANSACTION_SERIALIZABLE);
+                c.setAutoCommit(false);
+                c.setReadOnly(true);
+                assertPrimary(port(st), "pgjdbc serializable + setReadOnly(true) (" + mode + ")");
+                c.commit();
+                c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+                assertReplica(port(st), "pgjdbc repeatable read + setReadOnly(true) (" + mode + ")");
+                c.commit();
+            }
+        }
+    }
+
+    @Test
     void pgjdbcReadOnlyConnections() throws Exception {
         for (Map<String, String> mode : new Map[] {Map.of("prepareThreshold", "1"), EXTENDED, SIMPLE}) {
             try (Connection c = router.connect(mode)) {
