@@ -113,6 +113,56 @@ class SplittingModesTest {
     }
 
     @Test
+    void sessionPoolingTransactionsAndPreparedStatements() throws Exception {
+        try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: session, pool_size: 4").start();
+             Connection c = router.connect(EXTENDED); Statement st = c.createStatement()) {
+            st.execute("BEGIN READ ONLY");
+            assertTrue(isReplica(port(st, "SELECT inet_server_port()")), "BEGIN READ ONLY in session mode");
+            st.execute("COMMIT");
+            st.execute("BEGIN");
+            assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"), "BEGIN in session mode");
+            st.execute("COMMIT");
+            try (var ps = c.prepareStatement("SELECT inet_server_port() + ?")) {
+                for (int i = 0; i < 3; i++) {
+                    ps.setInt(1, 0);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        assertTrue(isReplica(rs.getInt(1)));
+                    }
+                }
+                c.setAutoCommit(false);
+                for (int i = 0; i < 3; i++) {
+                    ps.setInt(1, 0);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        assertEquals(cluster.primaryPort(), rs.getInt(1));
+                    }
+                    c.commit();
+                }
+            }
+        }
+    }
+
+    @Test
+    void transactionPoolingSessionSetsReachEveryNode() throws Exception {
+        try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 2").start()) {
+            for (Map<String, String> mode : List.of(SIMPLE, EXTENDED)) {
+                try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                    st.execute("SET search_path = sm_a, public");
+                    for (int i = 0; i < 3; i++) {
+                        try (ResultSet rs = st.executeQuery("SELECT inet_server_port(), count(*) FROM sm_t")) {
+                            rs.next();
+                            assertTrue(isReplica(rs.getInt(1)));
+                        }
+                        assertEquals(cluster.primaryPort(), port(st,
+                                "INSERT INTO sm_t VALUES ('txn-mode', 0) RETURNING inet_server_port()"));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void statementPooling() throws Exception {
         try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: statement, pool_size: 4").start()) {
             for (Map<String, String> mode : List.of(SIMPLE, EXTENDED)) {
