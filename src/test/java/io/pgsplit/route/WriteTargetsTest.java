@@ -117,6 +117,13 @@ class WriteTargetsTest {
             w("CREATE TEMP TABLE wt_tmp (a int)", "INSERT INTO wt_tmp VALUES (1)",
                     "SELECT count(*), inet_server_port() FROM wt_tmp"),
             w("PREPARE wt_p AS SELECT inet_server_port()", "EXECUTE wt_p", "DEALLOCATE wt_p"),
+            wv("SELECT count(*) = 1 FROM wt_items WHERE a = 60",
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) INSERT INTO wt_items(a) VALUES (60)"),
+            wv("SELECT count(*) = 1 FROM wt_log WHERE tag = 'explain-analyze'",
+                    "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) SELECT wt_write_fn('explain-analyze')"),
+            w("BEGIN", "DECLARE wt_cur CURSOR FOR SELECT inet_server_port()", "FETCH wt_cur", "CLOSE wt_cur", "COMMIT"),
+            r("BEGIN READ ONLY", "DECLARE wt_cur CURSOR FOR SELECT inet_server_port()", "FETCH wt_cur", "CLOSE wt_cur",
+                    "COMMIT"),
             // ---- reads ----
             r("SELECT inet_server_port()"),
             r("select inet_server_port()"),
@@ -220,7 +227,7 @@ class WriteTargetsTest {
     }
 
     private void runTable(Map<String, String> props, String mode) throws Exception {
-        cluster.execute(PgClusterExtension.DB, "DELETE FROM wt_log; DELETE FROM wt_items WHERE note = 'copied'; DROP TABLE IF EXISTS wt_into;");
+        cluster.execute(PgClusterExtension.DB, "DELETE FROM wt_log; DELETE FROM wt_items WHERE note = 'copied' OR a = 60; DROP TABLE IF EXISTS wt_into;");
         List<String> failures = new ArrayList<>();
         for (Row row : ROWS) {
             String what = mode + ": " + String.join(" ; ", row.steps());
