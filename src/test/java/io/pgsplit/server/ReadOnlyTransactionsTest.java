@@ -286,6 +286,34 @@ class ReadOnlyTransactionsTest {
     }
 
     @Test
+    void pgjdbcFetchSizeInReadOnlyTransaction() throws Exception {
+        for (Map<String, String> mode : new Map[] {EXTENDED, Map.of("prepareThreshold", "1")}) {
+            try (Connection c = router.connect(mode)) {
+                c.setAutoCommit(false);
+                c.setReadOnly(true);
+                for (int round = 0; round < 2; round++) {
+                    try (java.sql.PreparedStatement ps = c.prepareStatement(
+                            "SELECT inet_server_port(), g FROM generate_series(1, 100) g")) {
+                        ps.setFetchSize(7); // a portal fetched in pieces, each Execute in its own Sync
+                        Set<Integer> ports = new HashSet<>();
+                        int rows = 0;
+                        try (ResultSet rs = ps.executeQuery()) {
+                            while (rs.next()) {
+                                ports.add(rs.getInt(1));
+                                rows++;
+                            }
+                        }
+                        assertEquals(100, rows);
+                        assertEquals(1, ports.size(), ports.toString());
+                        assertReplica(ports.iterator().next(), "fetchSize in a read-only transaction (" + mode + ")");
+                    }
+                    c.commit();
+                }
+            }
+        }
+    }
+
+    @Test
     void pgjdbcReadOnlyConnections() throws Exception {
         for (Map<String, String> mode : new Map[] {Map.of("prepareThreshold", "1"), EXTENDED, SIMPLE}) {
             try (Connection c = router.connect(mode)) {

@@ -258,6 +258,20 @@ class SplittingTest {
     }
 
     @Test
+    void viewHidingAWriteIsRetriedOnThePrimary() throws Exception {
+        // nothing in the statement says it writes: the replica refuses it, the primary runs it
+        cluster.execute(PgClusterExtension.DB, "CREATE OR REPLACE VIEW sp_writing_view AS "
+                + "SELECT sp_write_fn('via-view') AS port; ALTER VIEW sp_writing_view OWNER TO app;");
+        cluster.waitForReplay();
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                assertEquals(cluster.primaryPort(), port(st, "SELECT port FROM sp_writing_view"));
+            }
+        }
+        assertEquals(2, rowsOnPrimary("via-view"));
+    }
+
+    @Test
     void writeInAReadOnlyTransactionIsRefused() throws Exception {
         for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
             try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
