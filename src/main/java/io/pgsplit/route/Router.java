@@ -50,9 +50,9 @@ public final class Router {
             return session;
         }
         if (config.hints() && r.hintSql() != null && r.hintSql().indexOf("pgsplit") >= 0) {
-            Matcher m = COMMENT_HINT.matcher(r.hintSql());
-            if (m.find()) {
-                return hinted(m.group(1), "hint: /* pgsplit: route=" + m.group(1) + " */", c);
+            String hint = commentHint(r.hintSql());
+            if (hint != null) {
+                return hinted(hint, "hint: /* pgsplit: route=" + hint + " */", c);
             }
         }
         RouteDecision ruled = rules.match(r);
@@ -70,6 +70,40 @@ public final class Router {
             return RouteDecision.primary(r.reason(), c);
         }
         return RouteDecision.replica(r.reason(), c);
+    }
+
+    /**
+     * The value of the first routing hint written in a comment, or null. Text that only looks like a hint inside
+     * a string literal, quoted identifier or dollar-quoted body is data, not a hint (it used to count: a row
+     * holding the text sent a write transaction to a replica).
+     */
+    static String commentHint(String sql) {
+        Matcher m = COMMENT_HINT.matcher(sql);
+        SqlLexer.Result lexed = null;
+        while (m.find()) {
+            if (lexed == null) {
+                lexed = SqlLexer.lex(sql, true);
+            }
+            if (!insideToken(lexed, m.start())) {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
+    /** Comments are not tokens: an offset inside a token is inside a string, identifier, ... */
+    private static boolean insideToken(SqlLexer.Result lexed, int offset) {
+        for (LexedStatement st : lexed.statements()) {
+            for (SqlLexer.Token t : st.tokens()) {
+                if (t.start() <= offset && offset < t.end()) {
+                    return true;
+                }
+                if (t.start() > offset) {
+                    break;
+                }
+            }
+        }
+        return false;
     }
 
     /** Transaction control, SET and other session commands: never moved by hints or rules. */
