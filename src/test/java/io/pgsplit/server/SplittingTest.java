@@ -116,6 +116,23 @@ class SplittingTest {
     }
 
     @Test
+    void hintTextInsideAStringIsNoHint() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            String tag = "/* pgsplit: route=replica */ " + mode.keySet();
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                assertTrue(isReplica(port(st, "SELECT inet_server_port(), '/* pgsplit: route=primary */'")));
+                assertTrue(isReplica(port(st, "SELECT inet_server_port() AS \"/* pgsplit: route=primary */\"")));
+                c.setAutoCommit(false);
+                // user data that happens to look like a hint must not send a write transaction to a replica
+                st.execute("INSERT INTO sp_log VALUES ('" + tag + "', inet_server_port())");
+                assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"));
+                c.commit();
+            }
+            assertEquals(1, rowsOnPrimary(tag));
+        }
+    }
+
+    @Test
     void sessionRouteHint() throws Exception {
         for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
             try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
