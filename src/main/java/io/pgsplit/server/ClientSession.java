@@ -802,7 +802,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean interceptOwnSettings(Unit u) {
         // Extended-protocol SETs (pgjdbc's default) too: sent to a server they would be accepted as a
         // placeholder setting and change nothing in pgsplit.
-        if (u.statements.size() != 1 || !isPlainExtendedOrSimple(u)) {
+        // Statement Describes too (pgjdbc prepareThreshold=-1, asyncpg): answered with no parameters, no data.
+        if (u.statements.size() != 1 || u.type != Unit.Type.SIMPLE_QUERY && u.type != Unit.Type.EXTENDED) {
             return false;
         }
         StatementInfo i = u.statements.get(0);
@@ -823,12 +824,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                             + "\" (allowed: primary, replica, auto)");
                     return true;
                 }
-                sessionRoute = value;
+                if (u.type == Unit.Type.SIMPLE_QUERY || hasExecute(u)) {
+                    sessionRoute = value; // a Parse/Describe alone sets nothing
+                }
                 // Left in pending as a virtual unit: processPending answers it once the replies in flight
                 // are out. (Answering here as well, with the decision set, answered it twice and made the
                 // client take the second SET reply for its next query's.)
                 u.virtual = true;
                 u.decision = RouteDecision.primary("pgsplit setting", null);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasExecute(Unit u) {
+        for (ByteBuf m : u.messages) {
+            if (m.getByte(0) == MessageType.Frontend.EXECUTE) {
                 return true;
             }
         }
@@ -905,7 +917,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 switch (m.getByte(0)) {
                     case MessageType.Frontend.PARSE -> channel.write(Messages.parseComplete());
                     case MessageType.Frontend.BIND -> channel.write(Messages.bindComplete());
-                    case MessageType.Frontend.DESCRIBE -> channel.write(Messages.noData());
+                    case MessageType.Frontend.DESCRIBE -> {
+                        if (m.getByte(5) == 'S') {
+                            channel.write(Messages.parameterDescription()); // a statement: its (no) parameters
+                        }
+                        channel.write(Messages.noData());
+                    }
                     case MessageType.Frontend.EXECUTE -> channel.write(Messages.commandComplete(tag));
                     case MessageType.Frontend.CLOSE -> channel.write(Messages.closeComplete());
                     default -> {
