@@ -153,6 +153,33 @@ class SplittingTest {
     }
 
     @Test
+    void sessionRouteHintRepeatedAndReset() throws Exception {
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED, Map.of("prepareThreshold", "-1")}) {
+            try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                for (int round = 0; round < 3; round++) {
+                    st.execute("SET pgsplit.route = primary");
+                    assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"), mode.toString());
+                    st.execute("RESET pgsplit.route");
+                    assertTrue(isReplica(port(st, "SELECT inet_server_port()")), mode.toString());
+                    st.execute("SET pgsplit.route TO 'primary'");
+                    assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"), mode.toString());
+                    st.execute("SET pgsplit.route TO DEFAULT");
+                    assertTrue(isReplica(port(st, "SELECT inet_server_port()")), mode.toString());
+                }
+                try (PreparedStatement ps = c.prepareStatement("SET pgsplit.route = primary")) {
+                    for (int i = 0; i < 3; i++) {
+                        ps.execute();
+                        assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"), mode.toString());
+                    }
+                }
+                SQLException e = assertThrows(SQLException.class, () -> st.execute("SET pgsplit.route = nowhere"));
+                assertEquals("22023", e.getSQLState());
+                assertEquals(cluster.primaryPort(), port(st, "SELECT inet_server_port()"), "unchanged after an error");
+            }
+        }
+    }
+
+    @Test
     void startupRouteHint() throws Exception {
         for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
             try (Connection c = router.connect(with(mode, "options", "-c pgsplit.route=primary"));
