@@ -77,6 +77,9 @@ class ExplainCommandTest {
         assertTrue(r.line("reason").contains("hint"), r.out());
         Run back = explain("/* pgsplit: route=replica */ SELECT 1");
         assertEquals("replica", back.line("route"), back.out());
+        Run data = explain("INSERT INTO notes VALUES ('/* pgsplit: route=replica */')");
+        assertEquals("primary", data.line("route"), "a hint inside a string is data: " + data.out());
+        assertTrue(data.line("reason").contains("INSERT"), data.out());
     }
 
     @Test
