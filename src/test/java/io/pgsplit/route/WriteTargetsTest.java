@@ -114,6 +114,17 @@ class WriteTargetsTest {
                     "SELECT wt_write_fn('fn')"),
             w("SELECT wt_write_fn('fn2'), inet_server_port()"),
             w("SELECT x, inet_server_port() FROM wt_write_fn('fn3') x"),
+            w("SELECT public.wt_write_fn('fn4'), inet_server_port()"),
+            w("SELECT \"wt_write_fn\"('fn5'), inet_server_port()"),
+            w("SELECT WT_WRITE_FN('fn6'), inet_server_port()"),
+            w("SELECT (SELECT wt_write_fn('fn7')), inet_server_port()"),
+            w("VALUES (wt_write_fn('fn8'), inet_server_port())"),
+            w("SELECT CASE WHEN a > 0 THEN wt_write_fn('fn9') END, inet_server_port() FROM wt_items LIMIT 1"),
+            w("SELECT inet_server_port() FROM wt_items WHERE a = wt_write_fn('fn10') OR true LIMIT 1"),
+            w("SELECT wt_over('text'::text), inet_server_port()"),
+            // argument types are not resolved: an overloaded name counts as its most volatile overload
+            w("SELECT wt_over(1), inet_server_port()"),
+            w("SELECT nextval('wt_seq'::regclass), inet_server_port()"),
             w("CREATE TEMP TABLE wt_tmp (a int)", "INSERT INTO wt_tmp VALUES (1)",
                     "SELECT count(*), inet_server_port() FROM wt_tmp"),
             w("PREPARE wt_p AS SELECT inet_server_port()", "EXECUTE wt_p", "DEALLOCATE wt_p"),
@@ -144,6 +155,8 @@ class WriteTargetsTest {
             r("SELECT now(), inet_server_port()"),
             r("SELECT lower('ABC'), inet_server_port()"),
             r("SELECT wt_stable_fn(), inet_server_port()"),
+            r("SELECT public.wt_stable_fn(), inet_server_port()"),
+            r("SELECT inet_server_port() FROM wt_items ORDER BY lower(note), wt_stable_fn() LIMIT 1"),
             r("SELECT random(), inet_server_port()"),
             r("SELECT pg_sleep(0), inet_server_port()"),
             r("SELECT clock_timestamp(), inet_server_port()"),
@@ -174,6 +187,7 @@ class WriteTargetsTest {
         cluster = c;
         c.execute(PgClusterExtension.DB, """
                 DROP TABLE IF EXISTS wt_items, wt_log, wt_scratch, wt_ddl, wt_into CASCADE;
+                DROP FUNCTION IF EXISTS wt_over(int), wt_over(text);
                 DROP SEQUENCE IF EXISTS wt_seq;
                 DROP SCHEMA IF EXISTS wt_schema;
                 SELECT lo_unlink(oid) FROM pg_largeobject_metadata WHERE oid = 424242;
@@ -188,6 +202,10 @@ class WriteTargetsTest {
                 CREATE OR REPLACE FUNCTION wt_stable_fn() RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM wt_items';
                 CREATE OR REPLACE FUNCTION wt_write_fn(t text) RETURNS int LANGUAGE plpgsql VOLATILE AS
                   $$ BEGIN INSERT INTO wt_log VALUES (t, inet_server_port()); RETURN inet_server_port(); END $$;
+                CREATE OR REPLACE FUNCTION wt_over(i int) RETURNS int LANGUAGE sql STABLE AS 'SELECT i';
+                CREATE OR REPLACE FUNCTION wt_over(t text) RETURNS int LANGUAGE sql VOLATILE AS
+                  $$ INSERT INTO wt_log VALUES (t, inet_server_port()) RETURNING port $$;
+                ALTER FUNCTION wt_over(int) OWNER TO app; ALTER FUNCTION wt_over(text) OWNER TO app;
                 CREATE OR REPLACE PROCEDURE wt_proc(t text) LANGUAGE sql AS
                   $$ INSERT INTO wt_log VALUES (t, inet_server_port()) $$;
                 GRANT ALL ON ALL TABLES IN SCHEMA public TO app;
