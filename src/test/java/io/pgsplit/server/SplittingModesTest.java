@@ -180,6 +180,37 @@ class SplittingModesTest {
     }
 
     @Test
+    void writeOnReplicaRetriedInSessionAndStatementPooling() throws Exception {
+        cluster.execute(PgClusterExtension.DB, """
+                CREATE OR REPLACE FUNCTION sm_a.sm_write(t text) RETURNS int LANGUAGE plpgsql VOLATILE AS
+                  $$ BEGIN INSERT INTO sm_a.sm_t VALUES (t, inet_server_port()); RETURN inet_server_port(); END $$;
+                ALTER FUNCTION sm_a.sm_write(text) OWNER TO app;
+                """);
+        cluster.waitForReplay();
+        for (String poolMode : List.of("session", "statement")) {
+            try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: " + poolMode + ", pool_size: 4")
+                    .start()) {
+                for (Map<String, String> mode : List.of(SIMPLE, EXTENDED)) {
+                    String tag = "retry-" + poolMode + "-" + mode.keySet();
+                    try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                        assertEquals(cluster.primaryPort(),
+                                port(st, "/* pgsplit: route=replica */ SELECT sm_a.sm_write('" + tag + "')"));
+                        assertTrue(isReplica(port(st, "SELECT inet_server_port()")));
+                    }
+                    try (Connection p = router.direct("primary"); var ps = p.prepareStatement(
+                            "SELECT count(*) FROM sm_a.sm_t WHERE tag = ? AND port = inet_server_port()")) {
+                        ps.setString(1, tag);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            assertEquals(1, rs.getInt(1), tag);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void primaryReadsTrue() throws Exception {
         try (RouterFixture router = RouterFixture.builder(cluster).routing("primary_reads: true").start();
              Connection c = router.connect(); Statement st = c.createStatement()) {
