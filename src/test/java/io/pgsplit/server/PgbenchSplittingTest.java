@@ -171,6 +171,23 @@ class PgbenchSplittingTest {
         assertEquals(2L * CLIENTS * TXNS_PER_CLIENT, historyRows() - historyBefore);
     }
 
+    @Test
+    void manyClientsMixed() throws Exception {
+        // select-only and tpcb-like at once, 32 + 16 clients on a pool of 8 per node
+        ProcessBuilder reads = new ProcessBuilder(List.of("pgbench", "-h", router.host(), "-p",
+                String.valueOf(router.port()), "-U", PgClusterExtension.APP_USER, "-n", "-c", "32", "-j", "2",
+                "-t", "50", "-S", "-M", "prepared", PgClusterExtension.DB)).redirectErrorStream(true);
+        reads.environment().put("PGPASSWORD", PgClusterExtension.APP_PASSWORD);
+        Process p = reads.start();
+        String writes = run(List.of("pgbench", "-h", router.host(), "-p", String.valueOf(router.port()),
+                "-U", PgClusterExtension.APP_USER, "-n", "-c", "16", "-j", "2", "-t", "30", PgClusterExtension.DB));
+        String readOut = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), readOut);
+        assertTrue(readOut.contains("number of transactions actually processed: 1600/1600"), readOut);
+        assertTrue(writes.contains("number of transactions actually processed: 480/480"), writes);
+    }
+
     static long historyRows() throws Exception {
         try (Connection c = router.direct("primary"); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT count(*) FROM pgbench_history")) {
