@@ -36,7 +36,8 @@ class ReadOnlyTransactionsTest {
         c.execute(PgClusterExtension.DB, "DROP ROLE IF EXISTS ro_role_user; "
                 + "CREATE ROLE ro_role_user LOGIN PASSWORD 'ro_pass'; "
                 + "ALTER ROLE ro_role_user SET default_transaction_read_only = on; "
-                + "GRANT CONNECT ON DATABASE app TO ro_role_user;");
+                + "GRANT CONNECT ON DATABASE app TO ro_role_user; "
+                + "DROP SEQUENCE IF EXISTS ro_seq; CREATE SEQUENCE ro_seq; GRANT ALL ON SEQUENCE ro_seq TO ro_role_user;");
         c.waitForReplay();
         router = RouterFixture.builder(c).pool("pool_mode: transaction, pool_size: 5")
                 .users("  ro_role_user: {password: ro_pass}").start();
@@ -247,6 +248,27 @@ class ReadOnlyTransactionsTest {
                 assertReplica(port(st), "ALTER ROLE ... SET default_transaction_read_only = on; BEGIN (" + mode + ")");
                 st.execute("COMMIT");
             }
+        }
+    }
+
+    @Test
+    void writeRefusedEverywhereIsRetriedOnlyOnce() throws Exception {
+        // the role is read-only by default: the replica and then the primary refuse the write; the client gets
+        // the primary's refusal once, and goes on
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
+            try (Connection c = Jdbc.connect(router.host(), router.port(), PgClusterExtension.DB, "ro_role_user",
+                    "ro_pass", mode); Statement st = c.createStatement()) {
+                java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                        () -> st.executeQuery("/* pgsplit: route=replica */ SELECT nextval('ro_seq')"));
+                assertEquals("25006", e.getSQLState());
+                e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                        () -> st.executeQuery("SELECT nextval('ro_seq')"));
+                assertEquals("25006", e.getSQLState());
+                assertReplica(port(st), "after the refusals (" + mode + ")");
+            }
+        }
+        try (Connection p = router.direct("primary")) {
+            assertEquals(Boolean.FALSE, Jdbc.queryValue(p, "SELECT is_called FROM ro_seq"), "nextval never ran");
         }
     }
 
