@@ -334,9 +334,13 @@ public final class LocalPgCluster implements AutoCloseable {
     public void waitForReplay(Duration timeout) {
         // The nodes run with synchronous_commit = off: recent commit records may still sit in the WAL buffers,
         // beyond pg_current_wal_lsn() (the write position), so waiting for that LSN could return before they
-        // are replayed. A synchronous commit first flushes the WAL up to and including all of them.
-        String out = psql(requireStarted(), "postgres",
-                "SET synchronous_commit = on;\nSELECT txid_current() IS NULL;\nSELECT pg_current_wal_lsn();");
+        // are replayed. A synchronous commit of a transaction that writes WAL (one that writes none, e.g. only
+        // txid_current(), is committed asynchronously anyway) first flushes the WAL up to all of them.
+        String out = psql(requireStarted(), "postgres", "SET synchronous_commit = on;\n"
+                + "CREATE TABLE IF NOT EXISTS pgsplit_replay_marker (at timestamptz);\n"
+                + "DELETE FROM pgsplit_replay_marker;\n"
+                + "INSERT INTO pgsplit_replay_marker VALUES (now());\n"
+                + "SELECT pg_current_wal_lsn();");
         String lsn = out.substring(out.lastIndexOf('\n') + 1).strip();
         long deadline = System.nanoTime() + timeout.toNanos();
         List<PgNode> standbys;
