@@ -214,8 +214,8 @@ class SplittingTest {
 
     @Test
     void writeMisroutedToAReplicaIsRetriedOnThePrimary() throws Exception {
-        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED}) {
-            String m = mode == SIMPLE ? "simple" : "extended";
+        for (Map<String, String> mode : new Map[] {SIMPLE, EXTENDED, Map.of("prepareThreshold", "-1")}) {
+            String m = mode == SIMPLE ? "simple" : mode == EXTENDED ? "extended" : "describe-first";
             try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
                 assertEquals(cluster.primaryPort(),
                         port(st, "/* pgsplit: route=replica */ SELECT sp_write_fn('retry-hint-" + m + "')"));
