@@ -175,6 +175,16 @@ class SplittingModesTest {
                     }
                 }
                 assertEquals(new HashSet<>(cluster.replicaPorts()), ports, "statement mode " + mode);
+                try (Connection c = router.connect(mode); Statement st = c.createStatement()) {
+                    // statement pooling has no multi-statement transactions
+                    java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                            () -> {
+                                st.execute("BEGIN READ ONLY");
+                                st.execute("SELECT 1");
+                            });
+                    assertEquals("0A000", e.getSQLState(), e.getMessage());
+                    assertTrue(isReplica(port(st, "SELECT inet_server_port()")), "the client goes on");
+                }
             }
         }
     }
