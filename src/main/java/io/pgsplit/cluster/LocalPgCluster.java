@@ -332,7 +332,16 @@ public final class LocalPgCluster implements AutoCloseable {
 
     /** Waits until every replica's {@code pg_last_wal_replay_lsn()} reaches the primary's current WAL position. */
     public void waitForReplay(Duration timeout) {
-        String lsn = psql(requireStarted(), "postgres", "SELECT pg_current_wal_lsn()");
+        // The nodes run with synchronous_commit = off: recent commit records may still sit in the WAL buffers,
+        // beyond pg_current_wal_lsn() (the write position), so waiting for that LSN could return before they
+        // are replayed. A synchronous commit of a transaction that writes WAL (one that writes none, e.g. only
+        // txid_current(), is committed asynchronously anyway) first flushes the WAL up to all of them.
+        String out = psql(requireStarted(), "postgres", "SET synchronous_commit = on;\n"
+                + "CREATE TABLE IF NOT EXISTS pgsplit_replay_marker (at timestamptz);\n"
+                + "DELETE FROM pgsplit_replay_marker;\n"
+                + "INSERT INTO pgsplit_replay_marker VALUES (now());\n"
+                + "SELECT pg_current_wal_lsn();");
+        String lsn = out.substring(out.lastIndexOf('\n') + 1).strip();
         long deadline = System.nanoTime() + timeout.toNanos();
         List<PgNode> standbys;
         synchronized (this) {

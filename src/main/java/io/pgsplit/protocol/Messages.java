@@ -55,6 +55,13 @@ public final class Messages {
         return CLOSE_COMPLETE.duplicate();
     }
 
+    /** ParameterDescription of a statement without parameters. */
+    public static ByteBuf parameterDescription() {
+        ByteBuf b = begin(MessageType.Backend.PARAMETER_DESCRIPTION, 2);
+        b.writeShort(0);
+        return finish(b);
+    }
+
     public static ByteBuf noData() {
         return NO_DATA.duplicate();
     }

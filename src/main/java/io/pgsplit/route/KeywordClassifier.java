@@ -427,6 +427,10 @@ final class KeywordClassifier {
             if (st.isWord(i, "READ") && st.isWord(i + 1, "ONLY")) d.readOnlyTxn = true;
             if (st.isWord(i, "READ") && st.isWord(i + 1, "WRITE")) d.readWriteTxn = true;
             if (st.isWord(i, "LEVEL") && st.isWord(i + 1, "SERIALIZABLE")) d.serializable = true;
+            // An explicit level overrides default_transaction_isolation; Router reads this from the reason.
+            if (st.isWord(i, "ISOLATION") && st.isWord(i + 1, "LEVEL") && !d.reason.contains("ISOLATION LEVEL")) {
+                d.reason += " ISOLATION LEVEL";
+            }
         }
     }
 

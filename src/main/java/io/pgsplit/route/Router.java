@@ -50,9 +50,9 @@ public final class Router {
             return session;
         }
         if (config.hints() && r.hintSql() != null && r.hintSql().indexOf("pgsplit") >= 0) {
-            Matcher m = COMMENT_HINT.matcher(r.hintSql());
-            if (m.find()) {
-                return hinted(m.group(1), "hint: /* pgsplit: route=" + m.group(1) + " */", c);
+            String hint = commentHint(r.hintSql());
+            if (hint != null) {
+                return hinted(hint, "hint: /* pgsplit: route=" + hint + " */", c);
             }
         }
         RouteDecision ruled = rules.match(r);
@@ -70,6 +70,40 @@ public final class Router {
             return RouteDecision.primary(r.reason(), c);
         }
         return RouteDecision.replica(r.reason(), c);
+    }
+
+    /**
+     * The value of the first routing hint written in a comment, or null. Text that only looks like a hint inside
+     * a string literal, quoted identifier or dollar-quoted body is data, not a hint (it used to count: a row
+     * holding the text sent a write transaction to a replica).
+     */
+    static String commentHint(String sql) {
+        Matcher m = COMMENT_HINT.matcher(sql);
+        SqlLexer.Result lexed = null;
+        while (m.find()) {
+            if (lexed == null) {
+                lexed = SqlLexer.lex(sql, true);
+            }
+            if (!insideToken(lexed, m.start())) {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
+    /** Comments are not tokens: an offset inside a token is inside a string, identifier, ... */
+    private static boolean insideToken(SqlLexer.Result lexed, int offset) {
+        for (LexedStatement st : lexed.statements()) {
+            for (SqlLexer.Token t : st.tokens()) {
+                if (t.start() <= offset && offset < t.end()) {
+                    return true;
+                }
+                if (t.start() > offset) {
+                    break;
+                }
+            }
+        }
+        return false;
     }
 
     /** Transaction control, SET and other session commands: never moved by hints or rules. */
@@ -149,11 +183,14 @@ public final class Router {
         boolean readWrite = b != null && b.readWriteTxn();
         boolean serializable = b != null && b.serializable();
         String how = b == null ? "BEGIN" : "BEGIN READ ONLY";
+        // an explicit isolation level other than SERIALIZABLE overrides a serializable default
+        boolean explicitLevel = b != null && hasIsolation(b);
         if (!first.isEmpty() && first.get(0).kind() == StatementKind.SET_TRANSACTION) {
             StatementInfo s = first.get(0);
             readOnly |= s.readOnlyTxn();
             readWrite |= s.readWriteTxn();
             serializable |= s.serializable();
+            explicitLevel |= hasIsolation(s);
             how = "SET TRANSACTION READ ONLY";
         }
         if (!readOnly && !readWrite && readOnlyDefault) {
@@ -161,7 +198,7 @@ public final class Router {
             how = "default_transaction_read_only = on";
         }
         if (readOnly && !readWrite) {
-            if (serializable || serializableDefault && !(b != null && b.serializable() == false && hasIsolation(b))) {
+            if (serializable || serializableDefault && !explicitLevel) {
                 return RouteDecision.primary("serializable read-only transaction: a hot standby cannot run "
                         + "SERIALIZABLE", c);
             }

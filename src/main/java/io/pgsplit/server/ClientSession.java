@@ -800,6 +800,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (deferBeginIfPossible(u)) {
             return;
         }
+        // default_transaction_isolation has no ParameterStatus: take it from the client's start-up values and
+        // SETs (it was never set, so serializable-by-default read-only transactions went to a hot standby).
+        serializableDefault = SessionParams.isSerializable(params.get("default_transaction_isolation"));
         u.decision = ctx.router().decide(new io.pgsplit.route.RouteRequest(u.sql == null ? "" : u.sql, sqlForHints,
                 infos, write, reason, first, databaseName, userName, currentApplicationName(), clientAddress(),
                 clientTxnStatus != 'I', sessionRoute, readOnlyDefault, serializableDefault,
@@ -907,10 +910,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** SET pgsplit.route = ... is pgsplit's own setting: answered here, never sent. */
     private boolean interceptOwnSettings(Unit u) {
-        // Extended protocol too (pgjdbc's default): the server would not know the setting (and
-        // `primary` is a reserved word there). Not with a statement Describe, which needs a
-        // ParameterDescription we do not synthesize.
-        if (u.statements.size() != 1 || !isPlainExtendedOrSimple(u)) {
+        // Extended-protocol SETs (pgjdbc's default) too: sent to a server they would be accepted as a
+        // placeholder setting and change nothing in pgsplit.
+        // Statement Describes too (pgjdbc prepareThreshold=-1, asyncpg): answered with no parameters, no data.
+        if (u.statements.size() != 1 || u.type != Unit.Type.SIMPLE_QUERY && u.type != Unit.Type.EXTENDED) {
             return false;
         }
         StatementInfo i = u.statements.get(0);
@@ -931,9 +934,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                             + "\" (allowed: primary, replica, auto)");
                     return true;
                 }
-                sessionRoute = value;
-                // Answered by processPending (once replies still on their way are out), not here:
-                // answering here too made the client see two replies and every later one shifted.
+                if (u.type == Unit.Type.SIMPLE_QUERY || hasExecute(u)) {
+                    sessionRoute = value; // a Parse/Describe alone sets nothing
+                }
+                // Left in pending as a virtual unit: processPending answers it once the replies in flight
+                // are out. (Answering here as well, with the decision set, answered it twice and made the
+                // client take the second SET reply for its next query's.)
                 u.virtual = true;
                 u.virtualTag = e instanceof SessionEffect.SetParam ? "SET" : "RESET";
                 u.decision = RouteDecision.primary("pgsplit setting", null);
@@ -961,6 +967,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 channel.write(Messages.readyForQuery(clientTxnStatus));
                 u.releaseMessages();
                 channel.flush();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean hasExecute(Unit u) {
+        for (ByteBuf m : u.messages) {
+            if (m.getByte(0) == MessageType.Frontend.EXECUTE) {
                 return true;
             }
         }
@@ -1038,7 +1053,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 switch (m.getByte(0)) {
                     case MessageType.Frontend.PARSE -> out.add(Messages.parseComplete());
                     case MessageType.Frontend.BIND -> out.add(Messages.bindComplete());
-                    case MessageType.Frontend.DESCRIBE -> out.add(Messages.noData());
+                    case MessageType.Frontend.DESCRIBE -> {
+                        if (m.getByte(5) == 'S') {
+                            out.add(Messages.parameterDescription()); // a statement: its (no) parameters
+                        }
+                        out.add(Messages.noData());
+                    }
                     case MessageType.Frontend.EXECUTE -> out.add(Messages.commandComplete(tag));
                     case MessageType.Frontend.CLOSE -> out.add(Messages.closeComplete());
                     default -> {

@@ -50,6 +50,15 @@ final class SessionParams {
         return "'" + value.replace("'", "''") + "'";
     }
 
+    /** True for a default_transaction_isolation value (as SQL: quoted or not) meaning SERIALIZABLE. */
+    static boolean isSerializable(String valueSql) {
+        if (valueSql == null) {
+            return false;
+        }
+        String v = ClientSession.unquote(valueSql).strip();
+        return v.equalsIgnoreCase("serializable");
+    }
+
     String get(String name) {
         return current.get(name);
     }

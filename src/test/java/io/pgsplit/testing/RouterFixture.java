@@ -50,6 +50,7 @@ public final class RouterFixture implements AutoCloseable {
         private final Map<String, String> sections = new LinkedHashMap<>();
         private String extraYaml = "";
         private final Map<String, String> replicaGroups = new LinkedHashMap<>();
+        private String extraUsers = "";
 
         private Builder(LocalPgCluster cluster) {
             this.cluster = cluster;
@@ -81,6 +82,15 @@ public final class RouterFixture implements AutoCloseable {
             return routing("rules: \"" + file.toAbsolutePath() + "\"");
         }
 
+        /**
+         * More users, as lines of the {@code users:} block indented by two spaces, e.g.
+         * {@code "  ro_user: {password: secret}\n"}.
+         */
+        public Builder users(String usersYaml) {
+            extraUsers = usersYaml.endsWith("\n") ? usersYaml : usersYaml + "\n";
+            return this;
+        }
+
         /** Raw YAML appended as it is (for sections that need block style). */
         public Builder yaml(String yaml) {
             extraYaml = yaml;
@@ -110,6 +120,7 @@ public final class RouterFixture implements AutoCloseable {
             y.append("  md5user: {auth: md5, password: md5pass}\n");
             y.append("  trustuser: {auth: trust, server_password: \"\"}\n");
             y.append("  plainuser: {password: plainpass}\n");
+            y.append(extraUsers);
             for (Map.Entry<String, String> e : sections.entrySet()) {
                 if (!e.getKey().equals("listen")) {
                     y.append(e.getKey()).append(": {").append(e.getValue()).append("}\n");
