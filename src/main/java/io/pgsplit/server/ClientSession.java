@@ -1590,7 +1590,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private boolean canRelease(ServerConnection conn) {
         if (mode == PoolMode.SESSION) {
-            return !ctx.config().routing().splitting() ? false : conn.state.transactionStatus == 'I';
+            // Pinned state (LISTEN above all) stays active: a parked connection's replies are dropped,
+            // so a parked LISTEN connection would swallow the client's notifications.
+            return !ctx.config().routing().splitting() ? false : conn.state.transactionStatus == 'I'
+                    && !sessionState.pinned();
         }
         return conn.state.transactionStatus == 'I' && !copyIn && !sessionState.pinned();
     }
