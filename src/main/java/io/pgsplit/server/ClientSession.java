@@ -419,7 +419,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 close(null);
             }
             default -> {
-                msg.release();
+                // not released here: channelRead's finally releases it when this throws
                 throw new ProtocolException("invalid frontend message type " + (msg.getByte(0) & 0xFF)
                         + " ('" + FrameDecoder.printable(type) + "')");
             }
