@@ -24,6 +24,7 @@ import io.pgsplit.pool.ServerDataListener;
 import io.pgsplit.protocol.Bufs;
 import io.pgsplit.protocol.ErrorFields;
 import io.pgsplit.protocol.FrameDecoder;
+import io.pgsplit.protocol.FrontendMessages;
 import io.pgsplit.protocol.MessageType;
 import io.pgsplit.protocol.Messages;
 import io.pgsplit.protocol.ProtocolException;
@@ -369,6 +370,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void onClientMessage(ByteBuf msg) {
         byte type = msg.getByte(0);
+        FrontendMessages.validate(msg); // malformed: 08P01 now, while channelRead still owns msg
         cancelIdleTimer();
         switch (type) {
             case MessageType.Frontend.QUERY -> {
