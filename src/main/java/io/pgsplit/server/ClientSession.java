@@ -164,7 +164,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         } catch (ProtocolException e) {
-            fatal(SqlState.PROTOCOL_VIOLATION, e.getMessage());
+            fatal(e.sqlState(), e.getMessage());
         } finally {
             if (msg != null) {
                 msg.release();
@@ -197,8 +197,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
         Throwable root = cause.getCause() instanceof ProtocolException ? cause.getCause() : cause;
-        if (root instanceof ProtocolException) {
-            fatal(SqlState.PROTOCOL_VIOLATION, root.getMessage());
+        if (root instanceof ProtocolException pe) {
+            fatal(pe.sqlState(), root.getMessage());
         } else if (root instanceof java.io.IOException) {
             log.debug("client {}: {}", remote(), root.toString());
             close(null);
