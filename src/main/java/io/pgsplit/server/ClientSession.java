@@ -242,17 +242,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         Map<String, String> clientParams = new LinkedHashMap<>();
+        Map<String, String> fromOptions = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : startup.entrySet()) {
             String k = e.getKey();
             if (k.equals("user") || k.equals("database") || k.equals("replication") || k.startsWith("_pq_.")) {
                 continue;
             }
             if (k.equals("options")) {
-                StartupOptions.parse(e.getValue()).forEach(clientParams::put);
+                fromOptions.putAll(StartupOptions.parse(e.getValue()));
                 continue;
             }
             clientParams.put(k, e.getValue());
         }
+        // As in PostgreSQL, a parameter given directly in the start-up packet wins over options' -c one
+        // (pgjdbc sends TimeZone itself, and options often come after it).
+        // (Names compare case-insensitively: options' are lower-cased, pgjdbc's is "TimeZone".)
+        Set<String> direct = new HashSet<>();
+        clientParams.keySet().forEach(k -> direct.add(k.toLowerCase()));
+        fromOptions.forEach((k, v) -> {
+            if (!direct.contains(k.toLowerCase())) {
+                clientParams.put(k, v);
+            }
+        });
         String hint = clientParams.remove("pgsplit.route");
         if (hint != null && ctx.config().routing().hints()) {
             sessionRoute = hint.toLowerCase();
