@@ -427,6 +427,42 @@ class PassThroughTest {
             }
         }
 
+        @Test
+        void timeZoneFromStartupOptions() throws Exception {
+            Map<String, String> opts = Map.of("options", "-c TimeZone=Asia/Tokyo");
+            // pgjdbc: the same as PostgreSQL itself gives for the same connection properties
+            try (Connection c = router.connect(opts);
+                 Connection d = io.pgsplit.testing.Jdbc.connect(cluster.host(), cluster.primaryPort(), "app", "app",
+                         "app", opts)) {
+                assertEquals(value(d, "SHOW TimeZone"), value(c, "SHOW TimeZone"));
+                assertEquals(value(d, "SHOW TimeZone"), primaryValue(c, "SHOW TimeZone"));
+                assertEquals(d.unwrap(PGConnection.class).getParameterStatus("TimeZone"),
+                        c.unwrap(PGConnection.class).getParameterStatus("TimeZone"));
+            }
+            // a raw client: ParameterStatus and SHOW on a replica and on the primary
+            try (Wire w = new Wire(router.host(), router.port())) {
+                w.send(Wire.startupPacket(Map.of("user", "trustuser", "database", "app",
+                        "options", "-c TimeZone=Asia/Tokyo")));
+                Map<String, String> reported = new java.util.HashMap<>();
+                Wire.Msg m;
+                while ((m = w.read()).type() != 'Z') {
+                    assertTrue(m.type() != 'E', "error " + m);
+                    if (m.type() == 'S') {
+                        String[] kv = new String(m.body(), StandardCharsets.UTF_8).split("\0");
+                        reported.put(kv[0], kv[1]);
+                    }
+                }
+                assertEquals("Asia/Tokyo", reported.get("TimeZone"), reported.toString());
+                assertEquals("off", reported.get("in_hot_standby"), reported.toString());
+                for (String sql : List.of("SHOW TimeZone", "/* pgsplit: route=primary */ SHOW TimeZone")) {
+                    w.send(Wire.query(sql));
+                    Wire.Msg row = w.readUntil('D');
+                    assertEquals("Asia/Tokyo", new String(row.body(), 6, row.body().length - 6, StandardCharsets.UTF_8));
+                    w.readUntil('Z');
+                }
+            }
+        }
+
         static Object value(Connection c, String sql) throws SQLException {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
                 assertTrue(rs.next(), sql);
