@@ -330,9 +330,11 @@ public final class LocalPgCluster implements AutoCloseable {
         waitForReplay(Duration.ofSeconds(30));
     }
 
-    /** Waits until every replica's {@code pg_last_wal_replay_lsn()} reaches the primary's current WAL position. */
+    /** Waits until every replica's {@code pg_last_wal_replay_lsn()} reaches the primary's current WAL insert position. */
     public void waitForReplay(Duration timeout) {
-        String lsn = psql(requireStarted(), "postgres", "SELECT pg_current_wal_lsn()");
+        // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit = off a
+        // commit that already returned may not be written yet, and waiting for less would not cover it.
+        String lsn = psql(requireStarted(), "postgres", "SELECT pg_current_wal_insert_lsn()");
         long deadline = System.nanoTime() + timeout.toNanos();
         List<PgNode> standbys;
         synchronized (this) {
