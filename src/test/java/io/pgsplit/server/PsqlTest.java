@@ -35,7 +35,7 @@ class PsqlTest {
     }
 
     private Procs.Result psql(String stdin, String... args) throws Exception {
-        List<String> cmd = Procs.args("psql", "-X", "-q", "-h", router.host(), "-p", String.valueOf(router.port()),
+        List<String> cmd = Procs.args("psql", "-X", "-h", router.host(), "-p", String.valueOf(router.port()),
                 "-U", "app", "-d", "app");
         cmd.addAll(List.of(args));
         return Procs.run(60, "app", stdin, cmd.toArray(String[]::new));
@@ -60,7 +60,15 @@ class PsqlTest {
         r = psql(null, "-v", "ON_ERROR_STOP=1",
                 "-c", "\\copy (SELECT * FROM psql_copy ORDER BY id) TO '" + out + "' WITH (FORMAT csv)");
         assertEquals(0, r.exitCode(), r.toString());
-        assertEquals(csv.toString(), Files.readString(out, StandardCharsets.UTF_8));
+        String copied = Files.readString(out, StandardCharsets.UTF_8);
+        if (!copied.equals(csv.toString())) {
+            StringBuilder where = new StringBuilder();
+            for (String node : cluster.nodeNames()) {
+                where.append(node).append(": ").append(cluster.query(node, "app", "SELECT count(*) FROM psql_copy"))
+                        .append(" rows; ");
+            }
+            assertEquals(csv.toString(), copied, "psql said: " + r + "\n" + where);
+        }
         // and the table's content
         r = psql(null, "-At", "-c", "SELECT count(*), sum(id), count(note) FILTER (WHERE note = '') FROM psql_copy");
         assertEquals("3000|4501500|0", r.output().trim(), r.toString()); // empty CSV field is NULL
