@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.postgresql.PGConnection;
@@ -27,17 +27,20 @@ import org.postgresql.PGConnection;
 @ExtendWith(PgClusterExtension.class)
 class CancelTest {
     static RouterFixture router;
+    static RouterFixture sessionRouter;
     static LocalPgCluster cluster;
 
     @BeforeAll
     static void start(LocalPgCluster c) throws Exception {
         cluster = c;
         router = RouterFixture.builder(c).pool("pool_mode: transaction, pool_size: 10").start();
+        sessionRouter = RouterFixture.builder(c).pool("pool_mode: session, pool_size: 10").start();
     }
 
     @AfterAll
     static void stop() {
         router.close();
+        sessionRouter.close();
     }
 
     /** Waits until {@code n} backends of user app run a query containing {@code marker}, on any node. */
@@ -62,10 +65,11 @@ class CancelTest {
         throw new AssertionError("expected " + n + " running queries with " + marker + ", saw " + seen);
     }
 
-    @ParameterizedTest(name = "route={0}")
-    @ValueSource(strings = {"primary", "replica"})
-    void cancelReachesOnlyTheClientsOwnQuery(String route) throws Exception {
-        String marker = "cancel_" + route;
+    @ParameterizedTest(name = "{0} pooling, route={1}")
+    @CsvSource({"transaction, primary", "transaction, replica", "session, primary", "session, replica"})
+    void cancelReachesOnlyTheClientsOwnQuery(String poolMode, String route) throws Exception {
+        String marker = "cancel_" + poolMode + "_" + route;
+        RouterFixture router = poolMode.equals("session") ? sessionRouter : CancelTest.router;
         try (Connection a = router.connect(); Connection b = router.connect();
              Statement sa = a.createStatement(); Statement sb = b.createStatement()) {
             // both on the same node, so a cancel sent to the wrong server process would show
@@ -73,7 +77,7 @@ class CancelTest {
             CompletableFuture<String> fa = CompletableFuture.supplyAsync(() -> run(sa,
                     hint + "SELECT 'a', pg_sleep(30) /* " + marker + " */"));
             CompletableFuture<String> fb = CompletableFuture.supplyAsync(() -> run(sb,
-                    hint + "SELECT 'b', pg_sleep(4) /* " + marker + " */"));
+                    hint + "SELECT 'b', pg_sleep(2.5) /* " + marker + " */"));
             awaitRunning(marker, 2);
             sa.cancel();
             ExecutionException e = assertThrows(ExecutionException.class, () -> fa.get(20, TimeUnit.SECONDS));
