@@ -227,6 +227,36 @@ class SessionPoolingTest {
     }
 
     @Test
+    void killedIdleServerConnection(LocalPgCluster cluster) throws Exception {
+        try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: session, pool_size: 2").start();
+             Connection direct = router.direct("primary")) {
+            // no state that cannot be replayed: the client goes on, on a new server process, with its settings
+            try (Connection c = router.connect(); Statement st = c.createStatement()) {
+                st.execute("SET application_name = 'survivor'");
+                int pid = ((Number) Jdbc.queryValue(c, "/* pgsplit: route=primary */ SELECT pg_backend_pid()")).intValue();
+                assertEquals(Boolean.TRUE, Jdbc.queryValue(direct, "SELECT pg_terminate_backend(" + pid + ", 5000)"));
+                try (ResultSet rs = st.executeQuery("/* pgsplit: route=primary */ SELECT pg_backend_pid(), "
+                        + "current_setting('application_name')")) {
+                    rs.next();
+                    assertTrue(rs.getInt(1) != pid);
+                    assertEquals("survivor", rs.getString(2));
+                }
+            }
+            // LISTEN lives only in the killed process: the client gets an error, as from PostgreSQL itself
+            try (Connection c = router.connect(); Statement st = c.createStatement()) {
+                st.execute("LISTEN killed_listener");
+                int pid = ((Number) Jdbc.queryValue(c, "SELECT pg_backend_pid()")).intValue();
+                assertEquals(Boolean.TRUE, Jdbc.queryValue(direct, "SELECT pg_terminate_backend(" + pid + ", 5000)"));
+                SQLException e = assertThrows(SQLException.class, () -> Jdbc.queryValue(c, "SELECT 1"));
+                assertTrue(e.getSQLState().equals("57P01") || e.getSQLState().startsWith("08"), e.toString());
+            }
+            try (Connection c = router.connect()) {
+                assertEquals(1, ((Number) Jdbc.queryValue(c, "SELECT 1")).intValue());
+            }
+        }
+    }
+
+    @Test
     void queueTimeoutGivesAClearError(LocalPgCluster cluster) throws Exception {
         try (RouterFixture router = RouterFixture.builder(cluster)
                 .pool("pool_mode: session, pool_size: 1, query_wait_timeout: 1s").start()) {
