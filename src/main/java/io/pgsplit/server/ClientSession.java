@@ -1265,6 +1265,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 runStart = i;
                 runHolder = holder;
             }
+            if (holder != null && holder.retryReason == null && (head == null || !head.drop)
+                    && (type == MessageType.Backend.DATA_ROW || type == MessageType.Backend.COPY_DATA)) {
+                // Rows are coming, so the statement ran: no retry. Stop holding back at the row's header
+                // instead of waiting for the whole row, which re-copied a large row with every chunk (a
+                // 20 MB bytea from a replica took seconds) and kept it all in memory.
+                emitRun(buf, runStart, i, runHolder);
+                runStart = i;
+                releaseHeld(holder);
+                holder = null;
+                runHolder = null;
+            }
             boolean plain = (type == MessageType.Backend.DATA_ROW || type == MessageType.Backend.COPY_DATA)
                     && (head == null || !head.drop) && holder == null;
             if (plain) {
