@@ -421,6 +421,32 @@ class PassThroughTest {
         }
 
         @Test
+        void largeParameterAndLargeCopyIn() throws Exception {
+            try (Connection c = router.connect()) {
+                String t = table(c, "bigparam", "id int, b bytea");
+                byte[] big = new byte[20 * 1024 * 1024];
+                for (int i = 0; i < big.length; i++) {
+                    big[i] = (byte) (i % 251);
+                }
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO " + t + " VALUES (1, ?)")) {
+                    ps.setBytes(1, big);
+                    assertEquals(1, ps.executeUpdate());
+                }
+                java.security.MessageDigest md5 = java.security.MessageDigest.getInstance("MD5");
+                String expected = java.util.HexFormat.of().formatHex(md5.digest(big));
+                assertEquals(expected, primaryValue(c, "SELECT md5(b) FROM " + t + " WHERE id = 1"));
+                // 20 MB of COPY data
+                StringBuilder data = new StringBuilder();
+                for (int i = 2; data.length() < 20 * 1024 * 1024; i++) {
+                    data.append(i).append("\t\\\\x").append("00ff".repeat(100)).append('\n');
+                }
+                long n = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY " + t + " FROM STDIN",
+                        new ByteArrayInputStream(data.toString().getBytes(StandardCharsets.UTF_8)));
+                assertEquals(n + 1, ((Number) primaryValue(c, "SELECT count(*) FROM " + t)).longValue());
+            }
+        }
+
+        @Test
         void parameterStatusAndBackendKey() throws Exception {
             try (Connection c = router.connect(Map.of("options", "-c IntervalStyle=iso_8601"));
                  Connection direct = router.direct("primary")) {
