@@ -60,19 +60,35 @@ class PassThroughTest {
         }
     }
 
+    /** Session pooling without read/write splitting: one server connection per client, as PgBouncer's. */
+    @Nested
+    @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+    class SessionPoolingWithoutSplitting extends Cases {
+        SessionPoolingWithoutSplitting() {
+            super("session", false);
+        }
+    }
+
     abstract static class Cases {
         private final String poolMode;
+        private final boolean splitting;
         RouterFixture router;
         LocalPgCluster cluster;
 
         Cases(String poolMode) {
-            this.poolMode = poolMode;
+            this(poolMode, true);
+        }
+
+        Cases(String poolMode, boolean splitting) {
+            this.poolMode = poolMode + (splitting ? "" : "_nosplit");
+            this.splitting = splitting;
         }
 
         @BeforeAll
         void start() throws Exception {
             cluster = PgClusterExtension.cluster();
-            router = RouterFixture.builder(cluster).pool("pool_mode: " + poolMode + ", pool_size: 10").start();
+            router = RouterFixture.builder(cluster).pool("pool_mode: " + poolMode.replace("_nosplit", "")
+                    + ", pool_size: 10").routing("splitting: " + splitting).start();
         }
 
         @AfterAll
