@@ -28,7 +28,7 @@ public record StartupPacket(int code, Map<String, String> parameters, int cancel
             return new StartupPacket(code, Map.of(), 0, 0);
         }
         if (code >> 16 != 3) {
-            throw new ProtocolException("unsupported frontend protocol " + (code >> 16) + "." + (code & 0xFFFF)
+            throw new ProtocolException(SqlState.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol " + (code >> 16) + "." + (code & 0xFFFF)
                     + ": server supports 3.0 to 3.0");
         }
         Map<String, String> params = new LinkedHashMap<>();

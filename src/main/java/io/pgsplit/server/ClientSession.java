@@ -24,6 +24,7 @@ import io.pgsplit.pool.ServerDataListener;
 import io.pgsplit.protocol.Bufs;
 import io.pgsplit.protocol.ErrorFields;
 import io.pgsplit.protocol.FrameDecoder;
+import io.pgsplit.protocol.FrontendMessages;
 import io.pgsplit.protocol.MessageType;
 import io.pgsplit.protocol.Messages;
 import io.pgsplit.protocol.ProtocolException;
@@ -165,7 +166,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 }
             }
         } catch (ProtocolException e) {
-            fatal(SqlState.PROTOCOL_VIOLATION, e.getMessage());
+            fatal(e.sqlState(), e.getMessage());
         } finally {
             if (msg != null) {
                 msg.release();
@@ -198,8 +199,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     @Override
     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
         Throwable root = cause.getCause() instanceof ProtocolException ? cause.getCause() : cause;
-        if (root instanceof ProtocolException) {
-            fatal(SqlState.PROTOCOL_VIOLATION, root.getMessage());
+        if (root instanceof ProtocolException pe) {
+            fatal(pe.sqlState(), root.getMessage());
         } else if (root instanceof java.io.IOException) {
             log.debug("client {}: {}", remote(), root.toString());
             close(null);
@@ -243,17 +244,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         Map<String, String> clientParams = new LinkedHashMap<>();
+        Map<String, String> fromOptions = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : startup.entrySet()) {
             String k = e.getKey();
             if (k.equals("user") || k.equals("database") || k.equals("replication") || k.startsWith("_pq_.")) {
                 continue;
             }
             if (k.equals("options")) {
-                StartupOptions.parse(e.getValue()).forEach(clientParams::put);
+                fromOptions.putAll(StartupOptions.parse(e.getValue()));
                 continue;
             }
             clientParams.put(k, e.getValue());
         }
+        // As in PostgreSQL, a parameter given directly in the start-up packet wins over options' -c one
+        // (pgjdbc sends TimeZone itself, and options often come after it).
+        // (Names compare case-insensitively: options' are lower-cased, pgjdbc's is "TimeZone".)
+        Set<String> direct = new HashSet<>();
+        clientParams.keySet().forEach(k -> direct.add(k.toLowerCase()));
+        fromOptions.forEach((k, v) -> {
+            if (!direct.contains(k.toLowerCase())) {
+                clientParams.put(k, v);
+            }
+        });
         String hint = clientParams.remove("pgsplit.route");
         if (hint != null && ctx.config().routing().hints()) {
             sessionRoute = hint.toLowerCase();
@@ -393,6 +405,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void onClientMessage(ByteBuf msg) {
         byte type = msg.getByte(0);
+        FrontendMessages.validate(msg); // malformed: 08P01 now, while channelRead still owns msg
         cancelIdleTimer();
         switch (type) {
             case MessageType.Frontend.QUERY -> {
@@ -443,7 +456,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 close(null);
             }
             default -> {
-                msg.release();
+                // not released here: channelRead's finally releases it when this throws
                 throw new ProtocolException("invalid frontend message type " + (msg.getByte(0) & 0xFF)
                         + " ('" + FrameDecoder.printable(type) + "')");
             }
@@ -1432,6 +1445,17 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 runStart = i;
                 runHolder = holder;
             }
+            if (holder != null && holder.retryReason == null && (head == null || !head.drop)
+                    && (type == MessageType.Backend.DATA_ROW || type == MessageType.Backend.COPY_DATA)) {
+                // Rows are coming, so the statement ran: no retry. Stop holding back at the row's header
+                // instead of waiting for the whole row, which re-copied a large row with every chunk (a
+                // 20 MB bytea from a replica took seconds) and kept it all in memory.
+                emitRun(buf, runStart, i, runHolder);
+                runStart = i;
+                releaseHeld(holder);
+                holder = null;
+                runHolder = null;
+            }
             boolean plain = (type == MessageType.Backend.DATA_ROW || type == MessageType.Backend.COPY_DATA)
                     && (head == null || !head.drop) && holder == null;
             if (plain) {
@@ -1802,7 +1826,10 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private boolean canRelease(ServerConnection conn) {
         if (mode == PoolMode.SESSION) {
-            return !ctx.config().routing().splitting() ? false : conn.state.transactionStatus == 'I';
+            // Pinned state (LISTEN above all) stays active: a parked connection's replies are dropped,
+            // so a parked LISTEN connection would swallow the client's notifications.
+            return !ctx.config().routing().splitting() ? false : conn.state.transactionStatus == 'I'
+                    && !sessionState.pinned();
         }
         return conn.state.transactionStatus == 'I' && !copyIn && !sessionState.pinned();
     }
