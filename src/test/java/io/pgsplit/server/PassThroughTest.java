@@ -510,7 +510,7 @@ class PassThroughTest {
                 while ((m = w.read()).type() != 'Z') {
                     assertTrue(m.type() != 'E', "error " + m);
                     if (m.type() == 'S') {
-                        String[] kv = new String(m.body(), StandardCharsets.UTF_8).split("\0");
+                        String[] kv = new String(m.body(), StandardCharsets.UTF_8).split("\0", -1);
                         reported.put(kv[0], kv[1]);
                     }
                 }
