@@ -114,11 +114,15 @@ public final class PgsplitServer implements AutoCloseable {
 
     @Override
     public void close() {
+        // Every wait is bounded: a stop (Ctrl-C, SIGTERM) must end even if an event loop is stuck.
         if (serverChannel != null) {
-            serverChannel.close().syncUninterruptibly();
+            serverChannel.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
         }
         pools.closeAll();
         context.close();
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        if (!group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS)
+                .awaitUninterruptibly(10, java.util.concurrent.TimeUnit.SECONDS)) {
+            log.warn("event loops did not stop within 10 s; exiting anyway");
+        }
     }
 }
