@@ -1,6 +1,8 @@
 package io.pgsplit.server;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -828,6 +830,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         u.retryable = ctx.config().routing().retryWriteOnReplica() && !u.decision.isPrimary()
                 && clientTxnStatus == 'I' && deferredBegin == null && u.endsWithSync && !startsTransaction(infos)
                 && !isCopy(infos);
+        u.retryOnPrimary = u.retryable;
         if (log.isDebugEnabled()) {
             log.debug("client {}: {} -> {}", remote(), abbreviate(u.sql), u.decision);
         }
@@ -1127,6 +1130,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // =====================================================================================
 
     private void send(Unit u, ServerConnection conn) {
+        // Only a unit that runs on its own in autocommit can be re-run when a shared copy went stale:
+        // nothing of the client's may be in flight before it (a pipelined BEGIN, say) or ride along.
+        boolean alone = deferredBegin == null && clientTxnStatus == 'I' && nothingInFlight();
         if (u.endsWithSync) {
             u.sentTo = conn.node();
             u.sentTo.outstanding.incrementAndGet();
@@ -1147,13 +1153,56 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             writeMessages(begin, conn, true);
             begin.releaseMessages();
         }
-        writeMessages(u, conn, false);
+        if (alone && !u.retried && u.endsWithSync && conn.state.transactionStatus == 'I'
+                && !startsTransaction(u.statements) && !isCopy(u.statements) && usesOlderCopy(u, conn)) {
+            u.staleRetryable = true;
+            u.retryable = true;
+        }
         if (u.retryable) {
+            // Before the messages go: a ParseComplete pgsplit answers itself is held back too.
             u.heldReplies = new ArrayList<>(4);
-        } else {
+        }
+        writeMessages(u, conn, false);
+        if (!u.retryable) {
             u.releaseMessages();
         }
         conn.flush();
+    }
+
+    private boolean nothingInFlight() {
+        for (Expect e : expects) {
+            if (!e.drop) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the unit binds or describes a named statement through a server copy prepared before the
+     * client parsed it (another client's, or from before DDL the client has since seen). If that copy
+     * went stale, PostgreSQL direct would have planned the client's Parse afresh and never failed.
+     */
+    private boolean usesOlderCopy(Unit u, ServerConnection conn) {
+        for (ByteBuf m : u.messages) {
+            byte t = m.getByte(0);
+            String name;
+            if (t == MessageType.Frontend.BIND) {
+                name = Bufs.getCString(m, Bufs.cstringEnd(m, 5, m.writerIndex()) + 1);
+            } else if (t == MessageType.Frontend.DESCRIBE && m.getByte(5) == 'S') {
+                name = Bufs.getCString(m, 6);
+            } else {
+                continue;
+            }
+            ClientStatement st = name.isEmpty() ? null : statements.get(name);
+            if (st != null) {
+                long at = conn.state.statements.preparedAt(st.serverName());
+                if (at >= 0 && at < st.parsedAt()) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private void sendInjectedQuery(ServerConnection conn, String sql) {
@@ -1262,6 +1311,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         portals.put(portal, st == null ? List.of() : st.statements());
         if (st == null) {
             conn.write(msg); // the server answers "prepared statement ... does not exist" itself
+        } else if (!drop && !stmt.isEmpty() && db.staleError(st.serverName(), st.parsedAt()) != null) {
+            conn.write(rewriteName(msg, stmtAt, stmtEnd, STALE_STATEMENT));
+            expectExtended(staleStatementError(Expect.Kind.BIND, db.staleError(st.serverName(), st.parsedAt()),
+                    owner));
+            return;
         } else {
             ensurePrepared(st, conn);
             if (stmt.isEmpty()) {
@@ -1270,7 +1324,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 conn.write(rewriteName(msg, stmtAt, stmtEnd, st.serverName()));
             }
         }
-        expectExtended(drop ? Expect.dropped(Expect.Kind.BIND) : Expect.of(Expect.Kind.BIND, owner));
+        expectExtended(drop ? Expect.dropped(Expect.Kind.BIND)
+                : Expect.using(Expect.Kind.BIND, st == null || stmt.isEmpty() ? null : st.serverName(), owner));
     }
 
     private void sendDescribe(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
@@ -1278,6 +1333,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         String name = Bufs.getCString(msg, 6);
         if (kind == 'S') {
             ClientStatement st = name.isEmpty() ? unnamed : statements.get(name);
+            byte[] stale = st == null || drop || name.isEmpty() ? null : db.staleError(st.serverName(), st.parsedAt());
+            if (stale != null) {
+                conn.write(rewriteName(msg, 6, Bufs.cstringEnd(msg, 6, msg.writerIndex()), STALE_STATEMENT));
+                expectExtended(staleStatementError(Expect.Kind.DESCRIBE_STATEMENT, stale, owner));
+                return;
+            }
             if (st != null) {
                 ensurePrepared(st, conn);
                 if (!name.isEmpty()) {
@@ -1286,12 +1347,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             conn.write(msg);
             expectExtended(drop ? Expect.dropped(Expect.Kind.DESCRIBE_STATEMENT)
-                    : Expect.of(Expect.Kind.DESCRIBE_STATEMENT, owner));
+                    : Expect.using(Expect.Kind.DESCRIBE_STATEMENT,
+                    st == null || name.isEmpty() ? null : st.serverName(), owner));
         } else {
             conn.write(msg);
             expectExtended(drop ? Expect.dropped(Expect.Kind.DESCRIBE_PORTAL)
                     : Expect.of(Expect.Kind.DESCRIBE_PORTAL, owner));
         }
+    }
+
+    /** A statement name no server has: its Bind or Describe fails, which ends the server's work up to Sync. */
+    private static final String STALE_STATEMENT = "pgsplit_stale_statement";
+
+    /**
+     * The client's statement was parsed before its tables changed shape, so on PostgreSQL it fails with
+     * 0A000 until the client parses it again. pgsplit's copies may be fresh, so the server is asked for
+     * a statement it does not have (it then skips to Sync and rolls back the implicit transaction, as
+     * for the real error) and its complaint is replaced by PostgreSQL's own.
+     */
+    private static Expect staleStatementError(Expect.Kind kind, byte[] error, Unit owner) {
+        Expect e = Expect.using(kind, null, owner);
+        e.replaceError = error;
+        return e;
     }
 
     private void sendClose(ByteBuf msg, ServerConnection conn, boolean drop, Unit owner) {
@@ -1538,7 +1615,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void emitSynthetic(byte type, Unit owner) {
-        channel.write(type == MessageType.Backend.PARSE_COMPLETE ? Messages.parseComplete() : Messages.closeComplete());
+        emit(type == MessageType.Backend.PARSE_COMPLETE ? Messages.parseComplete() : Messages.closeComplete(), owner);
     }
 
     /**
@@ -1622,14 +1699,34 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     return true;
                 }
                 errorSinceReady |= !drop;
-                if (head.unit != null && head.unit.retryable && ctx.router().isReadOnlyRefusal(err)) {
+                if (head.unit != null && head.unit.retryOnPrimary && head.unit.retryable
+                        && ctx.router().isReadOnlyRefusal(err)) {
                     head.unit.retryReason = err.sqlState() + " " + err.message();
                 }
-                if (head.kind == Expect.Kind.BIND && SqlState.FEATURE_NOT_SUPPORTED.equals(err.sqlState())) {
+                boolean replaced = false;
+                if (head.replaceError != null) {
+                    syntheticOut.add(Unpooled.wrappedBuffer(head.replaceError));
+                    head.replaceError = null;
+                    replaced = true;
+                } else if ((head.kind == Expect.Kind.BIND || head.kind == Expect.Kind.DESCRIBE_STATEMENT)
+                        && SqlState.FEATURE_NOT_SUPPORTED.equals(err.sqlState())) {
+                    if (head.serverStatement != null) {
+                        long preparedAt = conn.state.statements.preparedAt(head.serverStatement);
+                        if (preparedAt > 0) {
+                            db.markStale(head.serverStatement, preparedAt, ByteBufUtil.getBytes(buf, at, total));
+                        }
+                    }
                     // "cached plan must not change result type": a statement shared under pgsplit's name went
-                    // stale after DDL (another client prepared it before). Close them all on this connection
-                    // so later Binds prepare afresh, instead of failing on every Parse of that text.
+                    // stale after DDL. Close them all on this connection so later uses prepare afresh,
+                    // instead of failing on every Parse of that text.
                     conn.state.statements.closeAll();
+                    Unit u = head.unit;
+                    if (!drop && u != null && u.staleRetryable && u.retryable && u.heldReplies != null
+                            && u.retryReason == null) {
+                        // Nothing of this unit reached the client: re-run it on a fresh copy.
+                        u.stalePlan = true;
+                        u.retryReason = err.sqlState() + " " + err.message();
+                    }
                 }
                 if (head.kind == Expect.Kind.PARSE && head.serverStatement != null) {
                     conn.state.statements.remove(head.serverStatement);
@@ -1653,7 +1750,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     log.warn("server {} refused pgsplit's own statement: {}", conn.node(), err);
                     return false;
                 }
-                return true;
+                return !replaced;
             }
             case MessageType.Backend.COMMAND_COMPLETE -> {
                 String tag = Bufs.getCString(buf, at + 5);
@@ -1672,6 +1769,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     MessageType.Backend.CLOSE_COMPLETE, MessageType.Backend.NO_DATA,
                     MessageType.Backend.ROW_DESCRIPTION -> {
                 if (head != null && head.completedBy(type)) {
+                    if (head.serverStatement != null && head.unit != null && head.unit.staleRetryable
+                            && (head.kind == Expect.Kind.BIND || head.kind == Expect.Kind.DESCRIBE_STATEMENT)) {
+                        // The copy planned fine after the client's Parse: as good as the client's own from now.
+                        conn.state.statements.revalidated(head.serverStatement);
+                    }
                     pop();
                 }
                 return !drop;
@@ -1776,7 +1878,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             for (Unit u : done) {
                 u.answered();
                 if (u.retryable && u.retryReason != null && !u.retried) {
-                    retryOnPrimary(u);
+                    if (u.stalePlan) {
+                        retryAfterStalePlan(u);
+                    } else {
+                        retryOnPrimary(u);
+                    }
                 } else if (u.heldReplies != null) {
                     releaseHeld(u);
                 } else {
@@ -1799,6 +1905,24 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         u.retried = true;
         u.retryable = false;
         u.decision = RouteDecision.primary("retry: replica refused a write (" + u.retryReason + ")", null);
+        clientTxnStatus = 'I';
+        pending.addFirst(u);
+    }
+
+    /**
+     * The server refused a statement copy pgsplit shared with this client because a table changed
+     * shape since it was prepared (0A000), before any reply reached the client: the copies are being
+     * closed, so running the unit again prepares it afresh - what PostgreSQL direct would have done.
+     */
+    private void retryAfterStalePlan(Unit u) {
+        log.info("database \"{}\": a prepared statement shared on a server connection went stale ({}); "
+                + "prepared afresh and re-run: {}", databaseName, u.retryReason, abbreviate(u.sql));
+        u.releaseHeld();
+        u.retried = true;
+        u.retryable = false;
+        u.staleRetryable = false;
+        u.stalePlan = false;
+        u.retryReason = null;
         clientTxnStatus = 'I';
         pending.addFirst(u);
     }

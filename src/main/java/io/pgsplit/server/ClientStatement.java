@@ -18,6 +18,8 @@ final class ClientStatement {
     private final int[] paramTypes;
     private final String serverName;
     private final Classification classification;
+    /** When the client parsed it, in {@link io.pgsplit.pool.PreparedStatementCache#nextSequence()} order. */
+    private final long parsedAt = io.pgsplit.pool.PreparedStatementCache.nextSequence();
     /** For the unnamed statement: the connection it was last parsed on. */
     ServerConnection preparedOn;
 
@@ -52,6 +54,10 @@ final class ClientStatement {
             h2 = Long.rotateLeft(h2 ^ t, 17) * 0x100000001b3L;
         }
         return "pgsplit_" + Long.toHexString(h1) + Long.toHexString(h2 ^ bytes.length);
+    }
+
+    long parsedAt() {
+        return parsedAt;
     }
 
     String name() {

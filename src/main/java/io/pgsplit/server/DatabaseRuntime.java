@@ -48,6 +48,37 @@ public final class DatabaseRuntime {
         this.currentWeights = new int[replicas.size() + 1];
     }
 
+    /**
+     * Server statement name to a prepare sequence before which its result shape changed: a server copy
+     * prepared then was found stale (0A000), so DDL came after it. A client statement parsed no later
+     * than that is stale on PostgreSQL too and must fail like it, even where pgsplit has a fresh copy.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, StaleMark> staleBefore =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** PostgreSQL's own ErrorResponse (bytes) for statements prepared no later than {@code before}. */
+    private record StaleMark(long before, byte[] error) {
+    }
+
+    /** A copy of {@code serverStatement} prepared at {@code preparedAt} was refused with {@code error}. */
+    void markStale(String serverStatement, long preparedAt, byte[] error) {
+        if (staleBefore.size() > 100_000) {
+            staleBefore.clear(); // bounded: forgetting only makes pgsplit lenient (old statements run on new copies)
+        }
+        staleBefore.merge(serverStatement, new StaleMark(preparedAt, error),
+                (old, now) -> old.before() >= now.before() ? old : now);
+    }
+
+    /**
+     * For a client statement parsed at {@code parsedAt} that predates a shape change of its result: the
+     * error PostgreSQL answered (clients such as pgjdbc recognise it, e.g. by its routine field, and
+     * prepare again); otherwise null.
+     */
+    byte[] staleError(String serverStatement, long parsedAt) {
+        StaleMark mark = staleBefore.isEmpty() ? null : staleBefore.get(serverStatement);
+        return mark != null && parsedAt <= mark.before() ? mark.error() : null;
+    }
+
     public io.pgsplit.route.FunctionCatalog catalog() {
         return catalog;
     }

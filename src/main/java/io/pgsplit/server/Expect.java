@@ -30,7 +30,10 @@ final class Expect {
     final boolean drop;
     /** For SYNTHETIC: the message type to emit ('1' ParseComplete, '3' CloseComplete). */
     final byte synthetic;
-    /** For PARSE: the server-side statement name to forget if the Parse fails. */
+    /**
+     * For PARSE: the server-side statement name to forget if the Parse fails; for BIND and
+     * DESCRIBE_STATEMENT of a named statement: the server copy it uses.
+     */
     final String serverStatement;
     /** For PARSE: the client's statement name to forget if the Parse fails (null for injected ones). */
     final String clientStatement;
@@ -40,6 +43,11 @@ final class Expect {
     int completed;
     /** The unit of client work this belongs to (null for pgsplit's own messages). */
     final Unit unit;
+    /**
+     * For BIND and DESCRIBE_STATEMENT sent on purpose with a statement name the server does not have:
+     * the error the client gets instead of the server's (0A000 for a statement stale on PostgreSQL).
+     */
+    byte[] replaceError;
     /** For SYNTHETIC: whole replies pgsplit composed itself (an error, a virtual BEGIN), instead of {@link #synthetic}. */
     java.util.List<io.netty.buffer.ByteBuf> output;
 
@@ -56,6 +64,11 @@ final class Expect {
 
     static Expect of(Kind kind, Unit unit) {
         return new Expect(kind, false, (byte) 0, null, null, null, unit);
+    }
+
+    /** A Bind or Describe of the named server copy {@code serverStatement} (null when unnamed). */
+    static Expect using(Kind kind, String serverStatement, Unit unit) {
+        return new Expect(kind, false, (byte) 0, serverStatement, null, null, unit);
     }
 
     static Expect dropped(Kind kind) {

@@ -26,9 +26,20 @@ final class Unit {
     RouteDecision decision;
     /** Replies are held back (not yet sent to the client) so the unit can be retried elsewhere. */
     boolean retryable;
+    /** May go to the primary if a replica refuses it as a write (the classifier took a write for a read). */
+    boolean retryOnPrimary;
     boolean retried;
-    /** A reply that makes a retry on the primary worthwhile arrived (read-only refusal on a replica). */
+    /** A reply that makes a retry worthwhile arrived (read-only refusal on a replica, or a stale plan). */
     String retryReason;
+    /**
+     * It binds a statement whose server copy was prepared before the client parsed its own (shared by
+     * another client, or kept across DDL): if the server answers 0A000 "cached plan must not change
+     * result type", the copy is stale through pgsplit's sharing, not the client's doing, so the unit is
+     * re-run (same route) after the copy is closed and prepared afresh.
+     */
+    boolean staleRetryable;
+    /** The server refused a Bind with 0A000 and {@link #staleRetryable}: re-run it, not on the primary. */
+    boolean stalePlan;
     /** Replies held back while {@link #retryable}. */
     List<ByteBuf> heldReplies;
     int heldBytes;
