@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param maxClientConn   client connections accepted at once, default 10000; more are refused
  * @param startupTimeout  a client must finish startup and authentication within this, default 10s (0 = no limit)
  * @param maxMessageSize  bytes; a client message claiming more is a protocol violation, default 64 MiB
- * @param workerThreads   event-loop threads, 0 (default) = number of cores
+ * @param workerThreads   event-loop threads, 0 (default) = one per two cores, at least one
  */
 public record ListenConfig(String host, int port, int maxClientConn, Duration startupTimeout, int maxMessageSize,
                            int workerThreads) {

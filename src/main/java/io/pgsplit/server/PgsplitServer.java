@@ -38,6 +38,18 @@ public final class PgsplitServer implements AutoCloseable {
     private final RouterContext context;
     private Channel serverChannel;
 
+    /**
+     * listen.worker_threads, or by default one event loop per two cores (at least one). A router
+     * mostly shares its machine with clients or servers, and every loop beyond one adds cross-thread
+     * hand-offs (a client on one loop, its server connection on another) and more sleeps and wake-ups
+     * per transaction: on a 2-core machine with pgbench and PostgreSQL beside it, one loop served
+     * more transactions with less CPU each than two (benchmarks/results/ANALYSIS.md).
+     */
+    static int eventLoops(PgsplitConfig config) {
+        int configured = config.listen().workerThreads();
+        return configured > 0 ? configured : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    }
+
     public PgsplitServer(PgsplitConfig config) {
         this(config, RouteRules.NONE, Set.of(), Set.of());
     }
@@ -45,8 +57,7 @@ public final class PgsplitServer implements AutoCloseable {
     public PgsplitServer(PgsplitConfig config, RouteRules rules, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
         this.config = config;
-        int threads = config.listen().workerThreads() > 0 ? config.listen().workerThreads()
-                : Runtime.getRuntime().availableProcessors();
+        int threads = eventLoops(config);
         IoHandlerFactory io = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         this.group = new MultiThreadIoEventLoopGroup(threads, io);
         this.pools = new PoolManager(group);
@@ -86,8 +97,7 @@ public final class PgsplitServer implements AutoCloseable {
                     + config.listen().port() + ": " + e.getMessage(), e);
         }
         log.info("pgsplit listening on {}:{} ({} event loops, {})", config.listen().host(), port(),
-                config.listen().workerThreads() > 0 ? config.listen().workerThreads()
-                        : Runtime.getRuntime().availableProcessors(), Epoll.isAvailable() ? "epoll" : "nio");
+                eventLoops(config), Epoll.isAvailable() ? "epoll" : "nio");
         return this;
     }
 

@@ -62,7 +62,9 @@ class TransactionPoolingTest {
     private void fiveHundredClients(String routing, int tag) throws Exception {
         int clients = 500;
         java.sql.Timestamp t0 = PoolTesting.serverClock(cluster);
-        try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: transaction, pool_size: 5")
+        // four event loops: clients and server connections on different loops hand work across threads
+        try (RouterFixture router = RouterFixture.builder(cluster).listen("worker_threads: 4")
+                .pool("pool_mode: transaction, pool_size: 5")
                 .routing(routing).start();
              PoolTesting.ActivityMonitor monitor = new PoolTesting.ActivityMonitor(router, NODES, t0)) {
             ExecutorService threads = Executors.newFixedThreadPool(64);

@@ -21,7 +21,9 @@ class PgbenchTest {
     @ParameterizedTest(name = "{0} pooling")
     @ValueSource(strings = {"session", "transaction"})
     void initAndRunInEveryQueryMode(String poolMode, LocalPgCluster cluster) throws Exception {
-        try (RouterFixture router = RouterFixture.builder(cluster).pool("pool_mode: " + poolMode + ", pool_size: 5")
+        // three event loops: sessions and server connections on different loops hand work across threads
+        try (RouterFixture router = RouterFixture.builder(cluster).listen("worker_threads: 3")
+                .pool("pool_mode: " + poolMode + ", pool_size: 5")
                 .start()) {
             List<String> conn = List.of("-h", router.host(), "-p", String.valueOf(router.port()), "-U", "app");
             List<String> init = Procs.args("pgbench", "-i", "-s", "1", "-q");
