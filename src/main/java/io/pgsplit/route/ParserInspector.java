@@ -296,6 +296,17 @@ final class ParserInspector {
                 for (Object o : array) walk(o, depth + 1);
                 return;
             }
+            // some nodes keep expressions in map entries (JsonExpression: the operands right of -> and ->>), which
+            // would hide a function call such as "data ->> my_volatile_fn()" from the walk
+            if (node instanceof java.util.Map.Entry<?, ?> e) {
+                walk(e.getKey(), depth + 1);
+                walk(e.getValue(), depth + 1);
+                return;
+            }
+            if (node instanceof java.util.Map<?, ?> m) {
+                for (java.util.Map.Entry<?, ?> e : m.entrySet()) walk(e, depth + 1);
+                return;
+            }
             Class<?> type = node.getClass();
             if (!type.getName().startsWith("net.sf.jsqlparser.") || isParserInternal(type) || type.isEnum()) return;
             if (!seen.add(node)) return;
