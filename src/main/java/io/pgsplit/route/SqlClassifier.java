@@ -14,11 +14,13 @@ import java.util.Set;
  * facts routing and pooling need. When in doubt: write.
  *
  * <p>Three stages: {@link SqlLexer} splits and tokenizes like PostgreSQL; {@link KeywordClassifier} settles most
- * statements from their keywords; JSqlParser ({@link ParserInspector}) checks only what may be a read. The result of
- * the first two stages and the parse, a {@link ParsedQuery}, is cached by query text. Function volatility is applied
- * afterwards by {@link #decide}, so a refreshed {@link FunctionCatalog} never needs cache invalidation.
+ * statements from their keywords; what may be a read is checked by the lexical pass ({@link LexicalRead}), which
+ * settles plain SELECTs in a subset of SQL it fully understands (typical OLTP reads), and otherwise by JSqlParser
+ * ({@link ParserInspector}). The result, a {@link ParsedQuery}, is cached by query text. Function volatility is
+ * applied afterwards by {@link #decide}, for the lexical pass and the parser alike, so a refreshed
+ * {@link FunctionCatalog} never needs cache invalidation.
  *
- * <p>Thread-safe. On an event loop, avoid the parse (tens of microseconds to milliseconds on a miss):
+ * <p>Thread-safe. On an event loop, avoid long parses (tens of microseconds to milliseconds on a miss):
  * <pre>{@code
  * ParsedQuery p = classifier.cachedOrNull(sql);
  * if (p != null) use(classifier.decide(p, catalog));                       // ~tens of ns
@@ -31,15 +33,24 @@ public final class SqlClassifier {
     /** Per-entry memory besides the key's chars (record, lists, sets, Caffeine node): rough, errs high. */
     private static final int ENTRY_OVERHEAD_BYTES = 256;
     private static final int STATEMENT_OVERHEAD_BYTES = 160;
+    /** {@link ParsedQuery#note()} of a query string settled by the lexical pass. */
+    static final String LEXICAL_NOTE = "parser not needed: the lexical pass proved a read";
 
     private final ClassifierSettings settings;
     private final Cache<String, ParsedQuery> cache;
     private final ParserInspector parser;
+    /** False only in tests that compare the lexical pass with the parser. */
+    private final boolean lexicalPass;
     /** Operator declarations from the routing-rules file; replaced on reload, read on every decision. */
     private volatile FunctionOverrides overrides = FunctionOverrides.NONE;
 
     public SqlClassifier(ClassifierSettings settings) {
+        this(settings, true);
+    }
+
+    SqlClassifier(ClassifierSettings settings, boolean lexicalPass) {
         this.settings = settings;
+        this.lexicalPass = lexicalPass;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(settings.cacheMaxWeightBytes())
                 .weigher(SqlClassifier::weigh)
@@ -92,7 +103,22 @@ public final class SqlClassifier {
         if (skipReason(sql, lexed) != null) return false;
         List<Draft> drafts = new ArrayList<>();
         for (LexedStatement st : lexed.statements()) drafts.add(KeywordClassifier.classify(st));
+        if (drafts.size() == 1 && settleLexically(drafts.get(0))) return false;
         return !toParse(drafts).isEmpty();
+    }
+
+    /**
+     * The lexical pass alone, for a caller that shares facts between texts differing only in literal values (see
+     * {@link QueryFingerprint}): the facts of a single statement the lexical pass proves a read, else null (then use
+     * {@link #classify}). Never parses, never caches; follow with {@link #decide}. The facts do not depend on the
+     * literals' values. For standard_conforming_strings = on.
+     */
+    public ParsedQuery lexicalRead(String sql) {
+        if (!lexicalPass) return null;
+        SqlLexer.Result lexed = SqlLexer.lex(sql, true);
+        if (lexed.statements().size() != 1 || skipReason(sql, lexed) != null) return null;
+        Draft d = KeywordClassifier.classify(lexed.statements().get(0));
+        return settleLexically(d) ? result(List.of(d), lexed, sql, false, LEXICAL_NOTE) : null;
     }
 
     /** Installs the function declarations of a (re)loaded rules file; they apply to the next decision. */
@@ -135,6 +161,9 @@ public final class SqlClassifier {
             drafts.forEach(SqlClassifier::setConfigNotParsed);
             return new Analysis(result(drafts, lexed, sql, false, "not parsed: " + skip), true);
         }
+        if (drafts.size() == 1 && settleLexically(drafts.get(0))) {
+            return new Analysis(result(drafts, lexed, sql, false, LEXICAL_NOTE), true);
+        }
         List<Draft> toParse = toParse(drafts);
         if (toParse.isEmpty()) {
             boolean skippedReads = drafts.stream().anyMatch(d -> d.parseTarget != null);
@@ -167,6 +196,25 @@ public final class SqlClassifier {
             d.parseTarget = null;
         }
         return new Analysis(result(drafts, lexed, sql, true, null), true);
+    }
+
+    /**
+     * Settles a query that may be a read by the lexical pass when it can: a read with the tables and functions the
+     * parser would report (their volatility is checked by {@link #decide}). Only for the single statement of a query
+     * string (several statements keep the parser's statement count as a second opinion on the lexer's split), and
+     * never for a query calling a function that always writes or set_config (whose session effect needs the parser).
+     */
+    private boolean settleLexically(Draft d) {
+        if (!lexicalPass || d.write || d.parseTarget == null || d.alwaysWriteCall != null || d.callsSetConfig) {
+            return false;
+        }
+        LexicalRead.Facts facts = LexicalRead.inspect(d.parseTarget);
+        if (facts == null) return false;
+        d.tablesRead.addAll(facts.tablesRead());
+        d.functions.addAll(facts.functions());
+        d.reason = d.reason + " (lexical pass)";
+        d.parseTarget = null;
+        return true;
     }
 
     /** set_config in a statement that was not parsed: its arguments are unknown, so it cannot be replayed. */

@@ -88,11 +88,6 @@ public final class RouterContext {
     }
 
     /**
-     * Classifies with the statement cache, and for reads that differ only in literal values (as
-     * pgbench's and most ORMs' simple-protocol queries do) with a second cache keyed by
-     * {@link QueryFingerprint}, so they are parsed once rather than once per value.
-     */
-    /**
      * Whether classifying {@code sql} now would run the parser on a long statement (milliseconds):
      * such work goes to {@link #classifierPool()} so it never stalls an event loop.
      */
@@ -113,6 +108,11 @@ public final class RouterContext {
         return classifierPool;
     }
 
+    /**
+     * Classifies with the statement cache, and for reads that differ only in literal values (as
+     * pgbench's and most ORMs' simple-protocol queries do) with a second cache keyed by
+     * {@link QueryFingerprint}, so they are parsed once rather than once per value.
+     */
     Classification classify(String sql, DatabaseRuntime db, boolean standardConformingStrings) {
         if (!standardConformingStrings || sql.length() > config.routing().maxStatementLength()) {
             return classifier.classify(sql, db.catalog(), standardConformingStrings);
@@ -129,6 +129,13 @@ public final class RouterContext {
             }
         }
         if (key != null) {
+            // The lexical pass settles most such reads without a parse; its facts do not depend on the literals, so
+            // every text of this fingerprint may share them.
+            ParsedQuery lexical = classifier.lexicalRead(sql);
+            if (lexical != null) {
+                fingerprints.put(key, lexical);
+                return classifier.decide(lexical, db.catalog());
+            }
             // Parse the literal-free text with value lists collapsed: the same answer, minus the cost of
             // parsing 2000 literals. If the reduced text does not parse, fall back to the full text.
             Classification reduced = classifier.classify(QueryFingerprint.collapseLists(key), db.catalog(), true);

@@ -24,10 +24,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Cost of classifying SQL: cold (cache miss: lex + JSqlParser) and warm (cache hit).
+ * Cost of classifying SQL: cold (cache miss: lexer, keyword classifier, then the lexical pass or JSqlParser) and warm
+ * (cache hit).
  *
  * <p>"Cold" benchmarks make every query text unique by appending a counter in a trailing comment, which the lexer
- * drops: each call is a cache miss with the same parse work.
+ * drops: each call is a cache miss with the same work. The pgbench SELECT and the 5 KB SELECT are settled by the
+ * lexical pass ({@code LexicalRead}); {@link #coldParsedSelect} is the pgbench SELECT inside a CTE, which the lexical
+ * pass leaves to JSqlParser (with the hand-off to the parser pool), as any statement outside its subset.
  *
  * <p>Run (after {@code mvn -q -B test-compile}, which runs the JMH annotation processor):
  * <pre>
@@ -36,10 +39,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * </pre>
  * Arguments, if any, are passed to JMH as a regular-expression filter of benchmark names.
  *
- * <p>Measured on the shared 2-core build box under a load average of 6-12 (so: noisy, upper bounds), us/op:
- * cache hit 0.015-0.037; cold pgbench UPDATE 9-17 (lexer only, no parse); cold pgbench SELECT 230-420
- * (raw JSqlParser alone: ~40 on a quieter box, ~80 under load; plus ~30 for the hand-off to the parser pool);
- * cold 5 KB SELECT 20-80 ms (JSqlParser: ~12-27 ms alone); lexing the 5 KB text 60-150.
+ * <p>Measured with JMH on the shared 2-core build box (so: noisy, upper bounds), us/op. With the lexical pass,
+ * under a load average of 4-8: cache hit 0.013-0.034; cold pgbench SELECT 2.3-7.8 (lexical pass, no parse); cold
+ * pgbench UPDATE 3.5-12 (keyword classifier only); cold 5 KB SELECT 133-145 (one run under a load spike: 1,280);
+ * lexing the 5 KB text 42-83; cold pgbench SELECT in a CTE (parsed: JSqlParser and the hand-off) about 210.
+ * Before the lexical pass, in the same conditions: cold pgbench SELECT 164 (earlier runs under a load of 6-12:
+ * 230-420; raw JSqlParser ~40-80 plus ~30 for the hand-off to the parser pool), cold 5 KB SELECT 9.5 ms (earlier:
+ * 20-80 ms).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -51,6 +57,7 @@ public class ClassifierBenchmark {
 
     static final String PGBENCH_SELECT = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
     static final String PGBENCH_UPDATE = "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2";
+    static final String PARSED_SELECT = "WITH a AS (SELECT abalance FROM pgbench_accounts WHERE aid = $1) SELECT abalance FROM a";
     static final String FIVE_KB_SELECT = fiveKbSelect();
 
     private SqlClassifier classifier;
@@ -84,6 +91,11 @@ public class ClassifierBenchmark {
     @Benchmark
     public Classification coldPgbenchSelect() {
         return classifier.classify(unique(PGBENCH_SELECT), FunctionCatalog.EMPTY, true);
+    }
+
+    @Benchmark
+    public Classification coldParsedSelect() {
+        return classifier.classify(unique(PARSED_SELECT), FunctionCatalog.EMPTY, true);
     }
 
     @Benchmark

@@ -67,7 +67,8 @@ class ClassifierSafetyTest {
 
     @Test
     void parseTimeoutIsWrite() {
-        SqlClassifier hasty = new SqlClassifier(settings(1_000_000, 1000, Duration.ofMillis(1)));
+        // without the lexical pass, which would settle this long but simple read without the parser
+        SqlClassifier hasty = new SqlClassifier(settings(1_000_000, 1000, Duration.ofMillis(1)), false);
         StringBuilder sql = new StringBuilder("SELECT ");
         for (int i = 0; i < 3000; i++) sql.append(i == 0 ? "" : " + ").append("coalesce(a").append(i).append(", abs(b), lower(c))");
         sql.append(" FROM t");
@@ -85,6 +86,11 @@ class ClassifierSafetyTest {
         Classification c = reckless.classify(sql, FunctionCatalog.EMPTY, true);
         assertTrue(c.write(), c.reason());
         assertTrue(c.reason().startsWith("write: "), c.reason());
+        // deep nesting is left to the parser's limits by the lexical pass, brackets included (not parsed here:
+        // JSqlParser takes seconds on nested ARRAY[...])
+        String brackets = "SELECT " + "ARRAY[".repeat(LexicalRead.MAX_DEPTH + 1) + "1" + "]".repeat(LexicalRead.MAX_DEPTH + 1);
+        assertNull(reckless.lexicalRead(brackets));
+        assertNotNull(reckless.lexicalRead("SELECT " + "ARRAY[".repeat(LexicalRead.MAX_DEPTH) + "1" + "]".repeat(LexicalRead.MAX_DEPTH)));
     }
 
     @Test
@@ -115,7 +121,16 @@ class ClassifierSafetyTest {
 
     @Test
     void cacheContract() {
-        String sql = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+        // the pgbench SELECT needs no parser: the lexical pass settles it (and its result is cached like a parse)
+        String pgbench = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+        assertFalse(classifier.needsParser(pgbench));
+        Classification lexical = classifier.classify(pgbench, FunctionCatalog.EMPTY, true);
+        assertTrue(lexical.read());
+        assertEquals(SqlClassifier.LEXICAL_NOTE, lexical.parsed().note());
+        assertEquals(lexical.parsed(), classifier.cachedOrNull(pgbench));
+
+        // a CTE is beyond the lexical pass: parsed
+        String sql = "WITH a AS (SELECT aid FROM pgbench_accounts) SELECT aid FROM a WHERE aid = $1";
         assertNull(classifier.cachedOrNull(sql));
         assertTrue(classifier.needsParser(sql));
         assertFalse(classifier.needsParser("INSERT INTO t VALUES (1)"));
@@ -142,7 +157,8 @@ class ClassifierSafetyTest {
 
     @Test
     void parametersParse() {
-        Classification c = classifier.classify("SELECT * FROM t WHERE a = $1 AND b = ANY($2) LIMIT $3", FunctionCatalog.EMPTY, true);
+        SqlClassifier parserOnly = new SqlClassifier(ClassifierSettings.defaults(), false);
+        Classification c = parserOnly.classify("SELECT * FROM t WHERE a = $1 AND b = ANY($2) LIMIT $3", FunctionCatalog.EMPTY, true);
         assertTrue(c.read(), c.reason());
         assertTrue(c.parsed().parsed());
     }

@@ -24,8 +24,11 @@ class FunctionsAndTablesTest {
             "nextval", Volatility.STABLE, // ... except for the functions that always write
             "random", Volatility.VOLATILE).getOrDefault(name, Volatility.UNKNOWN);
 
-    private final SqlClassifier classifier = new SqlClassifier(new ClassifierSettings(100_000, 100, 1 << 20,
-            java.time.Duration.ofSeconds(2), Set.of("my_harmless"), Set.of("lower", "audit.log")));
+    private static final ClassifierSettings SETTINGS = new ClassifierSettings(100_000, 100, 1 << 20,
+            java.time.Duration.ofSeconds(2), Set.of("my_harmless"), Set.of("lower", "audit.log"));
+    private final SqlClassifier classifier = new SqlClassifier(SETTINGS);
+    /** The same rules must hold for what JSqlParser checks and for what the lexical pass settles. */
+    private final SqlClassifier parserOnly = new SqlClassifier(SETTINGS, false);
 
     @ParameterizedTest(name = "[{index}] {0}")
     @CsvSource(delimiter = '|', textBlock = """
@@ -46,8 +49,16 @@ class FunctionsAndTablesTest {
     void volatility(String sql, boolean write, String reason, String function) {
         Classification c = classifier.classify(sql, CATALOG, true);
         assertEquals(write, c.write(), c.toString());
-        assertEquals(reason, c.reason());
+        assertEquals(write ? reason : reason + " (lexical pass)", c.reason());
         assertEquals(function, c.function());
+        if (function == null || !BuiltinFunctions.isAlwaysWrite(function)) {
+            assertEquals(SqlClassifier.LEXICAL_NOTE, c.parsed().note(), "settled without the parser");
+        }
+        Classification parsed = parserOnly.classify(sql, CATALOG, true);
+        assertEquals(write, parsed.write(), parsed.toString());
+        assertEquals(reason, parsed.reason());
+        assertEquals(function, parsed.function());
+        assertTrue(parsed.parsed().parsed());
     }
 
     @Test
@@ -69,8 +80,10 @@ class FunctionsAndTablesTest {
 
     @Test
     void tablesReadFromTheParser() {
-        StatementInfo s = info("SELECT * FROM a JOIN S.B ON true WHERE x IN (SELECT y FROM c) AND EXISTS (SELECT 1 FROM d)");
+        String sql = "SELECT * FROM a JOIN S.B ON true WHERE x IN (SELECT y FROM c) AND EXISTS (SELECT 1 FROM d)";
+        StatementInfo s = info(sql);
         assertEquals(Set.of("a", "s.b", "c", "d"), s.tablesRead());
+        assertEquals(s.tablesRead(), parserOnly.classify(sql, CATALOG, true).parsed().statements().get(0).tablesRead());
         assertEquals(Set.of(), s.tablesWritten());
         // a CTE name is not a table
         assertEquals(Set.of("t"), info("WITH x AS (SELECT * FROM t) SELECT * FROM x").tablesRead());

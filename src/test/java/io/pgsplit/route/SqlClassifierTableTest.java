@@ -28,7 +28,8 @@ class SqlClassifierTableTest {
         return Stream.of(
                 // ---- plain reads ----
                 row("SELECT 1", R, SELECT, "read: SELECT"),
-                row("select abalance from pgbench_accounts where aid = $1", R, SELECT, "read: SELECT"),
+                row("select abalance from pgbench_accounts where aid = $1", R, SELECT, "read: SELECT (lexical pass)"),
+                row("SELECT a FROM t WHERE id = $1 FOR UPDATE", W, SELECT, "write: SELECT ... FOR UPDATE"),
                 row("SELECT a FROM t WHERE id = ANY($1::int[])", R, SELECT, "read"),
                 row("VALUES (1, 2), (3, 4)", R, VALUES, "read: VALUES"),
                 row("TABLE foo", R, TABLE, "read: TABLE"),
@@ -138,6 +139,8 @@ class SqlClassifierTableTest {
                 row("SELECT * FROM t JOIN u ON match_it(t.a, u.b)", W, SELECT, "match_it"),
                 row("SELECT CASE WHEN a THEN side_effect(1) END, CAST(other(2) AS int) FROM t", W, SELECT, "side_effect"),
                 row("SELECT * FROM t LIMIT compute_limit()", W, SELECT, "compute_limit"),
+                row("SELECT data ->> audit_fn(1) FROM t", W, SELECT, "audit_fn"),
+                row("WITH x AS (SELECT 1) SELECT data ->> audit_fn(1) FROM t, x", W, SELECT, "audit_fn"), // parsed
                 row("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY a), count(*) OVER () FROM t", R, SELECT, "read"),
                 row("SELECT d::date FROM generate_series(now(), now() + '1 week'::interval, '1 day') d", R, SELECT, "read"),
                 row("SELECT * FROM t WHERE a = ANY(ARRAY[1, 2]) ORDER BY a DESC NULLS LAST FETCH FIRST 10 ROWS ONLY", R, SELECT, "read"),
