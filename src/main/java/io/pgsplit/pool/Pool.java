@@ -378,6 +378,7 @@ public final class Pool {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        manager.track(ch);
                         ServerConnection conn = new ServerConnection(Pool.this, ch,
                                 new ServerSessionState(settings.preparedStatementCacheSize()));
                         ch.closeFuture().addListener(f -> connectionClosed(conn));

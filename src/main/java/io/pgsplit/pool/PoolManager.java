@@ -1,6 +1,9 @@
 package io.pgsplit.pool;
 
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.pgsplit.cluster.Node;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +32,12 @@ public final class PoolManager {
     private final Map<DbKey, AtomicInteger> perDatabase = new ConcurrentHashMap<>();
     private final Map<UserKey, AtomicInteger> perUser = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /**
+     * Every server channel any pool opened, including ones still connecting or logging in (which no
+     * pool lists yet): closed together on shutdown, so none outlives the router as an idle backend.
+     */
+    private final ChannelGroup channels = new DefaultChannelGroup("pgsplit-server-connections",
+            GlobalEventExecutor.INSTANCE);
 
     public PoolManager(EventLoopGroup group) {
         this.group = group;
@@ -85,6 +94,15 @@ public final class PoolManager {
             p.close();
         }
         pools.clear();
+        channels.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+
+    /** Called by a pool for each channel it opens; a closed channel leaves the group by itself. */
+    void track(io.netty.channel.Channel channel) {
+        channels.add(channel);
+        if (closed) {
+            channel.close(); // opened while shutting down
+        }
     }
 
     // ---- slots, taken by a pool before it opens a connection and given back when it is gone ----
