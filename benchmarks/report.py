@@ -115,7 +115,7 @@ def main():
     w("| | |\n|---|---|")
     for k, label in [("date", "started (UTC)"), ("finished", "finished (UTC)"), ("machine", "machine"),
                      ("postgresql", "PostgreSQL"), ("pgbench", "pgbench"), ("pgbouncer", "PgBouncer"),
-                     ("pgsplit", "pgsplit"), ("pgsplit_cmd", "pgsplit command"), ("java", "Java"),
+                     ("pgsplit", "pgsplit"), ("pgsplit_cmd", "pgsplit command"), ("pgsplit_jvm", "pgsplit JVM"), ("java", "Java"),
                      ("settings", "settings"), ("ports", "ports")]:
         w(f"| {label} | {meta.get(k, '–').replace('|', '/')} |")
     w("")
@@ -179,14 +179,25 @@ def main():
 
     if mem:
         w(f"## Memory at scale: {meta.get('idle_clients')} idle clients + pgbench -S -c {meta.get('mem_pgbench_clients')}\n")
+        settle = meta.get("mem_settle", "0")
+        settled = settle not in ("", "0")
+        warm = meta.get("mem_warmup", "0")
+        w("RSS before = the proxy's VmRSS just before the idle clients connect (after the cases above"
+          + (f", and after {warm} clients logged in and left, unrecorded, so the login path is JIT-compiled"
+             if warm not in ("", "0") else "") + "); "
+          + "RSS with idle = as soon as the last one is connected; KB per idle client = the difference / clients"
+          + (f"; *after {settle} s* = the same once they sat idle {settle} s with nothing else running" if settled else "")
+          + ". Then pgbench runs beside them; RSS after = at its end.\n")
         w("| proxy | idle connected | connect failures | RSS before (MB) | RSS with idle (MB) | KB per idle client "
-          "| TPS beside them | p99 ms | failed | RSS after (MB) | VmHWM (MB) | status |")
-        w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          + (f"| RSS after {settle} s (MB) | KB per idle client after {settle} s " if settled else "")
+          + "| TPS beside them | p99 ms | failed | RSS after (MB) | VmHWM (MB) | status |")
+        w("|---|---:|---:|---:|---:|---:|" + ("---:|---:|" if settled else "") + "---:|---:|---:|---:|---:|---|")
         for m in mem:
-            mb = lambda k: f((num(m[k]) or 0) / 1024) if num(m[k]) is not None else "–"  # noqa: E731
+            mb = lambda k: f((num(m.get(k)) or 0) / 1024) if num(m.get(k)) is not None else "–"  # noqa: E731
             status = "ok" if m["status"] == "ok" else f"**FAILED**: `{m['error']}`"
+            extra = f"| {mb('rss_settled_kb')} | {m.get('kb_per_client_settled') or '–'} " if settled else ""
             w(f"| {m['target']} | {m['established'] or '–'} | {m['connect_failed'] or '–'} | {mb('rss_before_kb')} "
-              f"| {mb('rss_idle_kb')} | {m['kb_per_client'] or '–'} | {f(num(m['tps']))} | {m['p99_ms'] or '–'} "
+              f"| {mb('rss_idle_kb')} | {m['kb_per_client'] or '–'} {extra}| {f(num(m['tps']))} | {m['p99_ms'] or '–'} "
               f"| {m['failed'] or '–'} | {mb('rss_after_kb')} | {mb('hwm_kb')} | {status} |")
         w("")
 

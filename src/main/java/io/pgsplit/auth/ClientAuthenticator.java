@@ -30,6 +30,11 @@ public final class ClientAuthenticator {
     private ScramServerExchange scram;
     private byte[] md5Salt;
     private ByteBuf pendingReply;
+    /**
+     * Authenticated. The session keeps this object for the connection's lifetime, so the exchange's
+     * state (nonces, messages: about half a kilobyte) is dropped then: 10,000 idle clients hold none.
+     */
+    private boolean done;
 
     /** @param user the configured user, or null when the name is unknown */
     public ClientAuthenticator(String userName, UserConfig user) {
@@ -60,13 +65,16 @@ public final class ClientAuthenticator {
      * After CONTINUE, send {@link #takeReply()}; after OK, send the reply (SASL final) if any, then AuthenticationOk.
      */
     public Step onPasswordMessage(ByteBuf msg) throws AuthFailedException {
+        if (done) {
+            throw new ProtocolException("unexpected password message: already authenticated");
+        }
         ByteBuf body = msg.slice(msg.readerIndex() + 5, msg.readableBytes() - 5);
         if (method == AuthMethod.MD5) {
             String response = Bufs.readCString(body);
             if (user == null || !Md5Password.verify(credentialUser(), user.password(), md5Salt, response)) {
                 throw failed();
             }
-            return Step.OK;
+            return succeeded();
         }
         if (scram == null) {
             String mechanism = Bufs.readCString(body);
@@ -95,6 +103,13 @@ public final class ClientAuthenticator {
             throw failed();
         }
         pendingReply = Messages.authenticationSaslFinal(serverFinal);
+        return succeeded();
+    }
+
+    private Step succeeded() {
+        done = true;
+        scram = null;
+        md5Salt = null;
         return Step.OK;
     }
 

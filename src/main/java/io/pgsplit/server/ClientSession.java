@@ -108,7 +108,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     /** Session mode: the connection kept for each node this client has used. */
     private final Map<Node, ServerConnection> sessionConnections = new HashMap<>(4);
     private boolean acquiring;
-    private final ArrayDeque<Expect> expects = new ArrayDeque<>();
+    // Small first capacities (ArrayDeque's default array has 17 slots): most clients are idle; the
+    // deques grow on first use and stay grown.
+    private final ArrayDeque<Expect> expects = new ArrayDeque<>(4);
     /** The server skips extended-protocol messages until Sync after an error. */
     private boolean serverSkippingToSync;
     private ByteBuf partial;
@@ -119,7 +121,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private boolean errorSinceReady;
 
     // ---- client work ----
-    private final ArrayDeque<Unit> pending = new ArrayDeque<>();
+    private final ArrayDeque<Unit> pending = new ArrayDeque<>(4);
     private Unit batch;
     private final Map<String, ClientStatement> statements = new HashMap<>();
     private final Map<String, List<StatementInfo>> portals = new HashMap<>();
@@ -1574,8 +1576,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private Unit streamHolder;
 
-    private final List<ByteBuf> syntheticOut = new ArrayList<>(2);
-    private final List<Unit> finishedUnits = new ArrayList<>(2);
+    // No initial capacity: new ArrayList<>() allocates its array on the first add, so an idle client holds none.
+    private final List<ByteBuf> syntheticOut = new ArrayList<>();
+    private final List<Unit> finishedUnits = new ArrayList<>();
 
     private static Unit holderOf(Expect head) {
         return head != null && head.unit != null && head.unit.heldReplies != null ? head.unit : null;

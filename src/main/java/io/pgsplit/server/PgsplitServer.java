@@ -1,6 +1,7 @@
 package io.pgsplit.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -31,6 +32,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class PgsplitServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgsplitServer.class);
+    /**
+     * Netty's default receive-buffer sizing (the same adaptive guess, 2 KiB to start), but one
+     * allocator for every client channel instead of one each: it only makes the per-channel handles
+     * that hold the guesses. (A read buffer is returned to the pool after each read, so an idle
+     * client holds none.)
+     */
+    private static final AdaptiveRecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator();
 
     private final PgsplitConfig config;
     private final EventLoopGroup group;
@@ -77,6 +85,7 @@ public final class PgsplitServer implements AutoCloseable {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(64 * 1024, 256 * 1024))
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, RECV_ALLOCATOR)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

@@ -20,18 +20,25 @@ final class SessionParams {
             "server_version", "server_encoding", "integer_datetimes", "is_superuser", "in_hot_standby",
             "session_authorization", "scram_iterations");
 
+    // Every client connection has one of these, and most never SET anything: the maps that only a
+    // SET, a RESET or a settled change needs are created then, to keep idle clients small.
+    /** Never changed after the constructor, so {@link #current} and {@link #settled} may share it. */
     private final Map<String, String> startup;
-    private final Map<String, String> current;
-    /** SETs made inside the open transaction: PostgreSQL undoes them on ROLLBACK. */
-    private final Map<String, String> tentative = new HashMap<>();
-    /** {@link #current} as of the last ReadyForQuery outside a transaction: what a ROLLBACK returns to. */
-    private final Map<String, String> settled;
+    /** What the client has now: {@link #startup} itself until something changes it (see {@link #mutableCurrent()}). */
+    private Map<String, String> current;
+    /** SETs made inside the open transaction: PostgreSQL undoes them on ROLLBACK. Null: none. */
+    private Map<String, String> tentative;
+    /**
+     * {@link #current} as of the last ReadyForQuery outside a transaction: what a ROLLBACK returns to.
+     * Null while that is still {@link #startup} (see {@link #settled()}).
+     */
+    private Map<String, String> settled;
     /**
      * Parameters the client RESET (all of them after RESET ALL / DISCARD ALL) on the server connection:
      * until pgsplit re-applies the client's own values there, what the server reports for them is that
      * connection's defaults (pgsplit's login), not the client's start-up values.
      */
-    private final java.util.Set<String> resetOnServer = new java.util.HashSet<>();
+    private java.util.Set<String> resetOnServer;
     private boolean allResetOnServer;
     private int version = 1;
     private final Object identity = new Object();
@@ -42,8 +49,19 @@ final class SessionParams {
         // pgsplit logs in to servers as application_name=pgsplit; a client that sent none has PostgreSQL's
         // default, '', and must get it back from RESET / RESET ALL (not pgsplit's login value).
         startup.putIfAbsent("application_name", quote(""));
-        this.current = new LinkedHashMap<>(startup);
-        this.settled = new LinkedHashMap<>(startup);
+        this.current = startup;
+    }
+
+    /** {@link #current}, copied first while it is still the shared {@link #startup}. */
+    private Map<String, String> mutableCurrent() {
+        if (current == startup) {
+            current = new LinkedHashMap<>(startup);
+        }
+        return current;
+    }
+
+    private Map<String, String> settled() {
+        return settled != null ? settled : startup;
     }
 
     static String quote(String value) {
@@ -64,15 +82,18 @@ final class SessionParams {
     }
 
     Map<String, String> current() {
-        return current;
+        return java.util.Collections.unmodifiableMap(current);
     }
 
     /** A SET that succeeded (in a transaction: held until it commits). */
     void set(String name, String valueSql, boolean inTransaction, ServerSessionState on) {
         if (inTransaction) {
+            if (tentative == null) {
+                tentative = new HashMap<>();
+            }
             tentative.put(name, valueSql);
         }
-        current.put(name, valueSql);
+        mutableCurrent().put(name, valueSql);
         noteApplied(name, valueSql, on);
     }
 
@@ -87,7 +108,7 @@ final class SessionParams {
             return value;
         }
         String start = startup.get(key);
-        if (start != null && (allResetOnServer || resetOnServer.contains(key))) {
+        if (start != null && (allResetOnServer || resetOnServer != null && resetOnServer.contains(key))) {
             // The server holds its default; the client's value stays its start-up one, which the next
             // syncSql re-applies (it differs from what we now record as applied there).
             on.appliedParams.put(key, quote(value));
@@ -105,9 +126,9 @@ final class SessionParams {
     void reset(String name, ServerSessionState on) {
         String start = startup.get(name);
         if (start == null) {
-            current.remove(name);
+            mutableCurrent().remove(name);
         } else {
-            current.put(name, start);
+            mutableCurrent().put(name, start);
         }
         version++;
         if (on != null) {
@@ -115,14 +136,16 @@ final class SessionParams {
             // the next syncSql compare everything (noteApplied must not mark this connection in step).
             on.appliedParams.remove(name);
             on.appliedOwner = null;
+            if (resetOnServer == null) {
+                resetOnServer = new java.util.HashSet<>();
+            }
             resetOnServer.add(name);
         }
     }
 
     /** RESET ALL / DISCARD ALL ran on {@code on}: the client is back at its start-up values. */
     void resetAll(ServerSessionState on) {
-        current.clear();
-        current.putAll(startup);
+        current = startup;
         version++;
         if (on != null) {
             on.appliedParams.clear();
@@ -133,22 +156,30 @@ final class SessionParams {
 
     /** The transaction ended: a ROLLBACK undoes SETs made in it, on the server and here. */
     void transactionEnded(boolean committed, ServerSessionState on) {
-        if (!committed && !current.equals(settled)) {
+        Map<String, String> before = settled();
+        if (!committed && !current.equals(before)) {
             // Back to the values before the transaction (not to the start-up ones: a SET made before
             // BEGIN survives the ROLLBACK). The server reverted too; make sure the next sync checks.
-            java.util.Set<String> changed = new java.util.HashSet<>(tentative.keySet());
+            java.util.Set<String> changed = new java.util.HashSet<>();
+            if (tentative != null) {
+                changed.addAll(tentative.keySet());
+            }
             for (String name : current.keySet()) {
-                if (!current.get(name).equals(settled.get(name))) {
+                if (!current.get(name).equals(before.get(name))) {
                     changed.add(name);
                 }
             }
-            for (String name : settled.keySet()) {
+            for (String name : before.keySet()) {
                 if (!current.containsKey(name)) {
                     changed.add(name);
                 }
             }
-            current.clear();
-            current.putAll(settled);
+            if (before == startup) {
+                current = startup;
+            } else {
+                mutableCurrent().clear();
+                current.putAll(before);
+            }
             if (on != null) {
                 for (String name : changed) {
                     on.appliedParams.put(name, "\0unknown"); // forces a SET or RESET next time
@@ -156,15 +187,19 @@ final class SessionParams {
                 on.appliedOwner = null;
             }
         }
-        tentative.clear();
+        tentative = null;
         version++;
     }
 
     /** ReadyForQuery said idle: whatever the client has now survives any later ROLLBACK. */
     void settle() {
-        if (!settled.equals(current)) {
-            settled.clear();
-            settled.putAll(current);
+        if (!settled().equals(current)) {
+            if (settled == null) {
+                settled = new LinkedHashMap<>(current);
+            } else {
+                settled.clear();
+                settled.putAll(current);
+            }
         }
     }
 
@@ -199,7 +234,7 @@ final class SessionParams {
         }
         on.appliedParams.clear();
         on.appliedParams.putAll(current);
-        resetOnServer.clear();
+        resetOnServer = null;
         allResetOnServer = false;
         on.appliedOwner = identity;
         on.appliedVersion = version;
