@@ -1311,12 +1311,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         String stmt = msg.toString(stmtAt, stmtEnd - stmtAt, StandardCharsets.UTF_8);
         ClientStatement st = stmt.isEmpty() ? unnamed : statements.get(stmt);
         portals.put(portal, st == null ? List.of() : st.statements());
+        byte[] stale = st == null || drop || stmt.isEmpty() ? null : db.staleError(st.serverName(), st.parsedAt());
         if (st == null) {
             conn.write(msg); // the server answers "prepared statement ... does not exist" itself
-        } else if (!drop && !stmt.isEmpty() && db.staleError(st.serverName(), st.parsedAt()) != null) {
+        } else if (stale != null) {
             conn.write(rewriteName(msg, stmtAt, stmtEnd, STALE_STATEMENT));
-            expectExtended(staleStatementError(Expect.Kind.BIND, db.staleError(st.serverName(), st.parsedAt()),
-                    owner));
+            expectExtended(staleStatementError(Expect.Kind.BIND, stale, owner));
             return;
         } else {
             ensurePrepared(st, conn);
