@@ -126,6 +126,47 @@ public final class Pool {
     }
 
     /**
+     * An idle connection now (one on {@code preferredLoop} if possible), or null when none is idle; then
+     * {@link #acquire} queues. The common case in transaction pooling, without a promise and listener
+     * per transaction.
+     */
+    public ServerConnection tryAcquireIdle(EventLoop preferredLoop) {
+        List<ServerConnection> stale = null;
+        ServerConnection conn = null;
+        lock.lock();
+        try {
+            if (closed || idle.isEmpty() || !waiters.isEmpty()) {
+                return null; // acquire() says why, or queues behind those already waiting
+            }
+            long now = System.nanoTime();
+            for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
+                ServerConnection c = it.next();
+                if (!c.isActive() || pastLifetime(c, now)) {
+                    it.remove();
+                    discardLocked(c);
+                    stale = stale == null ? new ArrayList<>(2) : stale;
+                    stale.add(c);
+                } else if (c.eventLoop() == preferredLoop || conn == null) {
+                    conn = c;
+                    if (c.eventLoop() == preferredLoop) {
+                        break;
+                    }
+                }
+            }
+            if (conn != null) {
+                idle.remove(conn);
+                conn.inIdleList = false;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (stale != null) {
+            closeAll(stale, "past server_lifetime or dead while idle");
+        }
+        return conn;
+    }
+
+    /**
      * Gives a connection back. {@link ReleaseMode#REUSE}: to the oldest waiter, else idle.
      * {@link ReleaseMode#RESET}: runs server_reset_query first (asynchronously; the connection is
      * closed if it fails; with no reset query configured it is reused as it is).

@@ -34,6 +34,24 @@ public final class Bufs {
         return buf.toString(index, end - index, StandardCharsets.UTF_8);
     }
 
+    /** Whether the C string at {@code index} is {@code s}; compares bytes, without decoding, when {@code s} is ASCII. */
+    public static boolean cstringEquals(ByteBuf buf, int index, String s) {
+        int n = s.length();
+        if (index + n >= buf.writerIndex()) {
+            return false; // no room for s and its NUL
+        }
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                return s.equals(getCString(buf, index));
+            }
+            if (buf.getByte(index + i) != (byte) c) {
+                return false;
+            }
+        }
+        return buf.getByte(index + n) == 0;
+    }
+
     /** Writes a string followed by its NUL terminator. */
     public static void writeCString(ByteBuf buf, String s) {
         buf.writeCharSequence(s, StandardCharsets.UTF_8);

@@ -615,6 +615,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private void acquireFor(Unit u, Node node) {
         Pool pool = db.pool(node, user);
+        ServerConnection idle = pool.tryAcquireIdle(loop);
+        if (idle != null) {
+            bind(idle);
+            processPending();
+            return;
+        }
         acquiring = true;
         pool.acquire(loop).addListener((Future<ServerConnection> f) -> {
             acquiring = false;
@@ -690,31 +696,37 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (u.preclassified != null) {
             return false;
         }
-        List<String> slow = new ArrayList<>(1);
+        List<String> slow = null;
         if (u.type == Unit.Type.SIMPLE_QUERY) {
             if (ctx.slowToClassify(u.sql, standardConformingStrings)) {
-                slow.add(u.sql);
+                slow = List.of(u.sql);
             }
         } else if (u.type == Unit.Type.EXTENDED) {
             for (ByteBuf m : u.messages) {
                 if (m.getByte(0) == MessageType.Frontend.PARSE) {
                     String sql = Bufs.getCString(m, Bufs.cstringEnd(m, 5, m.writerIndex()) + 1);
+                    if (u.firstParse == null) {
+                        u.firstParse = m; // registerParse takes the text from here rather than decoding it again
+                        u.firstParseSql = sql;
+                    }
                     if (ctx.slowToClassify(sql, standardConformingStrings)) {
+                        slow = slow == null ? new ArrayList<>(1) : slow;
                         slow.add(sql);
                     }
                 }
             }
         }
-        if (slow.isEmpty()) {
+        if (slow == null) {
             return false;
         }
+        List<String> toClassify = slow;
         u.classifying = true;
         boolean scs = standardConformingStrings;
         DatabaseRuntime database = db;
         ctx.classifierPool().execute(() -> {
             Map<String, io.pgsplit.route.Classification> done = new HashMap<>();
             try {
-                for (String sql : slow) {
+                for (String sql : toClassify) {
                     done.put(sql, ctx.classify(sql, database, scs));
                 }
             } catch (Throwable t) {
@@ -840,7 +852,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     private static boolean containsParse(Unit u, String name) {
         for (ByteBuf m : u.messages) {
-            if (m.getByte(0) == MessageType.Frontend.PARSE && Bufs.getCString(m, 5).equals(name)) {
+            if (m.getByte(0) == MessageType.Frontend.PARSE && Bufs.cstringEquals(m, 5, name)) {
                 return true;
             }
         }
@@ -850,7 +862,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private ClientStatement registerParse(ByteBuf m, Unit u) {
         String name = Bufs.getCString(m, 5);
         int sqlAt = Bufs.cstringEnd(m, 5, m.writerIndex()) + 1;
-        String sql = Bufs.getCString(m, sqlAt);
+        String sql = u != null && m == u.firstParse ? u.firstParseSql : Bufs.getCString(m, sqlAt);
         int typesAt = Bufs.cstringEnd(m, sqlAt, m.writerIndex()) + 1;
         ByteBuf types = m.slice(typesAt, m.writerIndex() - typesAt);
         io.pgsplit.route.Classification c = classification(u, sql);
@@ -1600,7 +1612,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             return;
         }
-        channel.write(out);
+        // No promise per reply: a failed write reaches exceptionCaught, which closes the client.
+        channel.write(out, channel.voidPromise());
     }
 
     /** Sends the replies held for {@code u}: from now on it can no longer be retried. */
@@ -1612,7 +1625,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         u.releaseMessages();
         if (held != null) {
             for (ByteBuf b : held) {
-                channel.write(b);
+                channel.write(b, channel.voidPromise());
             }
         }
     }
@@ -2076,9 +2089,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (v == null) {
             return applicationName;
         }
-        return v.length() >= 2 && v.startsWith("'") && v.endsWith("'")
-                ? v.substring(1, v.length() - 1).replace("''", "'") : v;
+        if (v != lastApplicationNameSql) { // asked for every statement: unquote once per change
+            lastApplicationNameSql = v;
+            lastApplicationName = v.length() >= 2 && v.startsWith("'") && v.endsWith("'")
+                    ? v.substring(1, v.length() - 1).replace("''", "'") : v;
+        }
+        return lastApplicationName;
     }
+
+    private String lastApplicationNameSql;
+    private String lastApplicationName;
 
         private InetSocketAddress clientAddress() {
         return channel != null && channel.remoteAddress() instanceof InetSocketAddress a ? a : null;

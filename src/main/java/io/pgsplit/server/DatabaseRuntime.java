@@ -106,7 +106,28 @@ public final class DatabaseRuntime {
         return all;
     }
 
+    /**
+     * The pool for {@code node} and {@code user}, found again without allocating: every transaction in
+     * transaction pooling asks for it. Config is fixed for the life of a DatabaseRuntime.
+     * (Two racing first calls both reach the PoolManager, which hands out a single pool per key.)
+     */
     public Pool pool(Node node, UserConfig user) {
+        java.util.concurrent.ConcurrentHashMap<String, Pool> byUser = poolsByNode.get(node);
+        if (byUser == null) {
+            byUser = poolsByNode.computeIfAbsent(node, n -> new java.util.concurrent.ConcurrentHashMap<>());
+        }
+        Pool pool = byUser.get(user.name());
+        if (pool == null) { // a pool is only closed when the whole router shuts down
+            pool = newPool(node, user);
+            byUser.put(user.name(), pool);
+        }
+        return pool;
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<Node, java.util.concurrent.ConcurrentHashMap<String, Pool>>
+            poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Pool newPool(Node node, UserConfig user) {
         PoolConfig p = root.poolFor(name, user.name());
         PoolSettings settings = new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
                 p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
@@ -137,6 +158,9 @@ public final class DatabaseRuntime {
 
     /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
     Node pickReadNode(Node exclude) {
+        if (balancing == LoadBalancing.ROUND_ROBIN) {
+            return roundRobinReadNode(exclude); // every read asks: no list per call
+        }
         List<Node> candidates = new ArrayList<>(replicas.size() + 1);
         for (Node r : replicas) {
             if (r.isUp() && r.weight() > 0 && r != exclude) {
@@ -165,6 +189,33 @@ public final class DatabaseRuntime {
             }
             case WEIGHTED -> weighted(candidates);
         };
+    }
+
+    /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
+    private Node roundRobinReadNode(Node exclude) {
+        boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
+        int n = primaryCandidate ? 1 : 0;
+        Node only = primaryCandidate ? primary : null;
+        for (Node r : replicas) {
+            if (r.isUp() && r.weight() > 0 && r != exclude) {
+                n++;
+                only = r;
+            }
+        }
+        if (n == 0) {
+            return primaryReads == PrimaryReads.FALSE || primary == exclude ? null : primary;
+        }
+        if (n == 1) {
+            return only;
+        }
+        int k = Math.floorMod(roundRobin.getAndIncrement(), n);
+        for (Node r : replicas) {
+            if (r.isUp() && r.weight() > 0 && r != exclude && k-- == 0) {
+                return r;
+            }
+        }
+        // k pointed past the replicas: the primary, listed last (or a replica changed state meanwhile)
+        return primaryCandidate ? primary : only;
     }
 
     private synchronized Node weighted(List<Node> candidates) {

@@ -221,24 +221,30 @@ final class SessionParams {
         if (on.appliedOwner == identity && on.appliedVersion == version) {
             return null;
         }
-        StringBuilder sql = new StringBuilder();
+        // Clients of one application usually hold the same settings: then nothing is built or copied
+        // (this runs for nearly every transaction in transaction pooling).
+        StringBuilder sql = null;
         for (Map.Entry<String, String> e : current.entrySet()) {
             if (!e.getValue().equals(on.appliedParams.get(e.getKey()))) {
+                sql = sql == null ? new StringBuilder() : sql;
                 sql.append("SET ").append(quoteIdent(e.getKey())).append(" TO ").append(e.getValue()).append(';');
             }
         }
-        for (String name : on.appliedParams.keySet()) {
-            if (!current.containsKey(name)) {
-                sql.append("RESET ").append(quoteIdent(name)).append(';');
+        if (sql != null || on.appliedParams.size() != current.size()) {
+            for (String name : on.appliedParams.keySet()) {
+                if (!current.containsKey(name)) {
+                    sql = sql == null ? new StringBuilder() : sql;
+                    sql.append("RESET ").append(quoteIdent(name)).append(';');
+                }
             }
+            on.appliedParams.clear();
+            on.appliedParams.putAll(current);
         }
-        on.appliedParams.clear();
-        on.appliedParams.putAll(current);
         resetOnServer = null;
         allResetOnServer = false;
         on.appliedOwner = identity;
         on.appliedVersion = version;
-        return sql.length() == 0 ? null : sql.toString();
+        return sql == null ? null : sql.toString();
     }
 
     private static String quoteIdent(String name) {

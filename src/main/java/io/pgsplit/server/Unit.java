@@ -19,6 +19,9 @@ final class Unit {
     final List<ByteBuf> messages = new ArrayList<>(4);
     /** For SIMPLE_QUERY: the text; for EXTENDED: the first Parse's text (or the bound statement's). */
     String sql;
+    /** The unit's first Parse and its SQL text, decoded once for both the slow-statement check and routing. */
+    ByteBuf firstParse;
+    String firstParseSql;
     /** Statements in this unit, in order (from the classifier), for session effects and routing. */
     List<StatementInfo> statements = List.of();
     /** Ends with Sync (true) or Flush (false: the server connection stays bound after it). */
@@ -77,6 +80,8 @@ final class Unit {
             m.release();
         }
         messages.clear();
+        firstParse = null;
+        firstParseSql = null;
     }
 
     void releaseHeld() {

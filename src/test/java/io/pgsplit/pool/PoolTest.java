@@ -3,6 +3,7 @@ package io.pgsplit.pool;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -203,6 +204,29 @@ class PoolTest {
         assertNotEquals(a.backendProcessId(), b.backendProcessId());
         assertFalse(a.isActive());
         assertEquals("1", SqlRunner.single(b, "SELECT 1"));
+    }
+
+    @Test
+    void tryAcquireIdleTakesAnIdleConnectionAndNeverOpensOrQueues() throws Exception {
+        Pool pool = pool("app", "app", settings(2));
+        assertNull(pool.tryAcquireIdle(loop()), "nothing idle: null, and nothing opened");
+        assertEquals(0, pool.idle() + pool.active());
+        ServerConnection a = get(pool.acquire(loop()));
+        assertNull(pool.tryAcquireIdle(loop()), "the only connection is in use");
+        assertEquals(0, pool.waiting());
+        pool.release(a, ReleaseMode.REUSE);
+        ServerConnection again = pool.tryAcquireIdle(loop());
+        assertEquals(a, again);
+        assertEquals(1, pool.active());
+        assertEquals("1", SqlRunner.single(again, "SELECT 1"));
+        ServerConnection killer = get(pool.acquire(loop()));
+        pool.release(again, ReleaseMode.REUSE);
+        assertEquals("t", SqlRunner.single(killer, "SELECT pg_terminate_backend(" + again.backendProcessId() + ")"));
+        waitFor("connection closed", () -> !again.isActive());
+        assertNull(pool.tryAcquireIdle(loop()), "a dead connection is never handed out");
+        pool.release(killer, ReleaseMode.REUSE);
+        assertEquals(killer, pool.tryAcquireIdle(loop()));
+        pool.release(killer, ReleaseMode.REUSE);
     }
 
     @Test

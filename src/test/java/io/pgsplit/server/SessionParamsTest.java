@@ -84,4 +84,18 @@ class SessionParamsTest {
         p.set("timezone", "'Asia/Tokyo'", false, null);
         assertEquals("SET \"timezone\" TO 'Asia/Tokyo';", p.syncSql(server));
     }
+
+    @Test
+    void aConnectionLeftByAClientWithTheSameSettingsNeedsNothingAndOneWithMoreGetsTheRestReset() {
+        ServerSessionState server = new ServerSessionState(10);
+        SessionParams first = params();
+        assertEquals("SET \"application_name\" TO 'app';SET \"timezone\" TO 'UTC';", first.syncSql(server));
+        SessionParams same = params();
+        assertNull(same.syncSql(server), "another client with equal settings takes the connection as it is");
+        same.set("search_path", "'x'", false, null);
+        assertEquals("SET \"search_path\" TO 'x';", same.syncSql(server));
+        SessionParams fewer = params();
+        assertEquals("RESET \"search_path\";", fewer.syncSql(server), "a setting the next client never made is undone");
+        assertNull(params().syncSql(server));
+    }
 }
