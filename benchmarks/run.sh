@@ -13,7 +13,7 @@ Usage: benchmarks/run.sh [--quick | --smoke] [options]
 Starts a PostgreSQL primary + 2 streaming replicas, PgBouncer and pgsplit (all on
 127.0.0.1, free ports, data under benchmarks/work/), initialises pgbench, runs
 every case against direct / pgbouncer / pgsplit interleaved (A B C A B C ...),
-writes benchmarks/results/<UTC date>-<quick|full>.md (+ .png chart, + latest.md)
+writes benchmarks/results/<UTC date>-<quick|full>[-label].md (+ .png chart, + latest.md)
 and stops everything it started on exit or Ctrl-C.
 
 Profiles:
@@ -32,6 +32,11 @@ Options (override the profile):
   --duration S         seconds per pgbench run (full: 30, quick: 5, smoke: 2)
   --warmup S           unrecorded pgbench -S run per target and mode before measuring (default 10, smoke 0)
   --pool-size N        server pool size of PgBouncer and pgsplit (default 20)
+  --splitting on|off   pgsplit's read/write splitting (default on: reads to the two replicas). With
+                       off, pgsplit sends everything to the primary like PgBouncer, which separates
+                       the proxy's own cost from the cost of spreading reads over co-located replicas
+  --label L            appended to the report's name: <date>-<profile>-L.md (default: none,
+                       or "nosplit" with --splitting off)
   --clients LIST       comma-separated client counts, e.g. 1,16,64,500
   --workloads LIST     subset of select-only,tpcb-like,read-heavy
   --modes LIST         subset of simple,extended,prepared
@@ -66,7 +71,7 @@ EOF
 # ----------------------------------------------------------------------------- options
 PROFILE=full
 WARMUP="" SCALE="" ROUNDS="" DURATION="" CLIENTS="" WORKLOADS="" MODES="" MEMORY="" IDLE_CLIENTS="" MEM_PGBENCH_CLIENTS="" MEM_SETTLE=0 MEM_WARMUP=""
-POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2
+POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL=""
 REQUIRE_PGSPLIT=0 BUILD=1 JAR="$REPO_DIR/target/pgsplit.jar" PGSPLIT_CMD="" RESULTS_DIR="" KEEP_LOGS=0
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; }
@@ -85,6 +90,8 @@ while [[ $# -gt 0 ]]; do
     --modes) need_arg "$@"; MODES=$2; shift ;;
     --targets) need_arg "$@"; TARGETS=$2; shift ;;
     --jobs) need_arg "$@"; JOBS=$2; shift ;;
+    --splitting) need_arg "$@"; SPLITTING=$2; shift ;;
+    --label) need_arg "$@"; LABEL=$2; shift ;;
     --memory) MEMORY=1 ;;
     --no-memory) MEMORY=0 ;;
     --idle-clients) need_arg "$@"; IDLE_CLIENTS=$2; MEMORY=${MEMORY:-1}; shift ;;
@@ -118,6 +125,9 @@ IFS=, read -r -a MODE_LIST <<<"$MODES"
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for w in "${WORKLOAD_LIST[@]}"; do [[ $w =~ ^(select-only|tpcb-like|read-heavy)$ ]] || { echo "run.sh: unknown workload $w" >&2; exit 2; }; done
 for m in "${MODE_LIST[@]}"; do [[ $m =~ ^(simple|extended|prepared)$ ]] || { echo "run.sh: unknown mode $m" >&2; exit 2; }; done
+[[ $SPLITTING =~ ^(on|off)$ ]] || { echo "run.sh: --splitting takes on or off, not '$SPLITTING'" >&2; exit 2; }
+[[ $SPLITTING == off && -z $LABEL ]] && LABEL=nosplit
+[[ -z $LABEL || $LABEL =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "run.sh: --label may hold letters, digits, '.', '_' and '-' only" >&2; exit 2; }
 for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
 for n in "$SCALE" "$ROUNDS" "$DURATION" "$POOL_SIZE" "$JOBS" "$IDLE_CLIENTS" "$MEM_PGBENCH_CLIENTS" "${CLIENT_LIST[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: not a positive integer: $n" >&2; exit 2; }
@@ -354,7 +364,7 @@ databases:
 users:
   bench: { password: bench, auth: scram-sha-256 }
 pool: { pool_mode: transaction, pool_size: $POOL_SIZE }
-routing: { splitting: true }
+routing: { splitting: $([[ $SPLITTING == on ]] && echo true || echo false) }
 EOF
 }
 
@@ -406,7 +416,7 @@ start_pgsplit() {
   # the JVM's real command line (flags from bin/pgsplit and PGSPLIT_JAVA_OPTS included) for the report
   PGSPLIT_JVM_CMD=$(tr '\0' ' ' <"/proc/${PGSPLIT_MEASURE_PID:-$PGSPLIT_PID}/cmdline" 2>/dev/null | sed 's/ $//' || true)
   PGSPLIT_STATUS=ok
-  log "pgsplit ready (pid $PGSPLIT_PID, port $PGSPLIT_PORT, pool_size $POOL_SIZE, transaction mode, splitting on)"
+  log "pgsplit ready (pid $PGSPLIT_PID, port $PGSPLIT_PORT, pool_size $POOL_SIZE, transaction mode, splitting $SPLITTING)"
 }
 
 # ----------------------------------------------------------------------------- pgbench runs
@@ -620,7 +630,7 @@ main() {
   meta pgsplit_cmd "${PGSPLIT_START_CMD:-n/a}${PGSPLIT_JAVA_OPTS:+ (PGSPLIT_JAVA_OPTS=$PGSPLIT_JAVA_OPTS)}"
   meta pgsplit_jvm "${PGSPLIT_JVM_CMD:-n/a}"
   meta java "$(java -version 2>&1 | head -1)"
-  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, PostgreSQL max_connections 700, fsync off"
+  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, pgsplit splitting $SPLITTING, PostgreSQL max_connections 700, fsync off"
   meta ports "primary $PRIMARY_PORT, replicas $R1_PORT/$R2_PORT, pgbouncer ${PGB_PORT:-n/a}, pgsplit ${PGSPLIT_PORT:-n/a}"
   meta warmup "${WARMUP}s of pgbench -S -c 16 per target and mode before measuring (unrecorded)"
   meta rounds "$ROUNDS"; meta duration "$DURATION"; meta idle_clients "$IDLE_CLIENTS"; meta mem_pgbench_clients "$MEM_PGBENCH_CLIENTS"; meta mem_settle "$MEM_SETTLE"; meta mem_warmup "$MEM_WARMUP"; meta targets "$TARGETS"
@@ -632,10 +642,10 @@ main() {
   cleanup
 
   mkdir -p "$RESULTS_DIR"
-  local name="$RUN_DATE-$PROFILE" md
+  local name="$RUN_DATE-$PROFILE${LABEL:+-$LABEL}" md
   md="$RESULTS_DIR/$name.md"
   python3 "$BENCH_DIR/report.py" --out "$OUT" --md "$md" --png "$RESULTS_DIR/$name.png"
-  if [[ $PROFILE != smoke ]]; then cp "$md" "$RESULTS_DIR/latest.md"; fi
+  if [[ $PROFILE != smoke && -z $LABEL ]]; then cp "$md" "$RESULTS_DIR/latest.md"; fi  # labelled runs are side studies
   log "results: $md"
 
   # smoke / --require-pgsplit verdict
