@@ -62,6 +62,9 @@ def summarize(runs):
         if c is not None and n:
             cpu.append(c * 1000 / n)
     s["cpu"] = statistics.median(cpu) if cpu else None
+    # whole-machine CPU per transaction (PostgreSQL + pgbench + proxy); absent in reports made before it was recorded
+    s["mcpu"] = med(num(r.get("machine_cpu_s")) * 1e6 / num(r["txns"]) if num(r.get("machine_cpu_s")) is not None
+                    and num(r["txns"]) else None for r in ok)
     rss = [num(r["rss_kb"]) for r in runs if num(r["rss_kb"]) is not None]
     hwm = [num(r["hwm_kb"]) for r in runs if num(r["hwm_kb"]) is not None]
     s["rss"] = max(rss) / 1024 if rss else None
@@ -98,6 +101,7 @@ def main():
     mem = read_tsv(os.path.join(a.out, "memory.tsv"))
     targets = [t for t in TARGETS if t in meta.get("targets", ",".join(TARGETS)).split(",")]
     proxies = [t for t in targets if t != "direct"]
+    machine_cpu = any(num(r.get("machine_cpu_s")) is not None for r in runs)
 
     groups = {}
     order = []
@@ -123,7 +127,10 @@ def main():
       "Latencies are medians over rounds of pgbench's average and of the p99 computed from the "
       "per-transaction log (`--log`). *failed* = failed transactions + aborted clients, summed over rounds. "
       "CPU = proxy utime+stime per 1000 transactions (median). RSS = proxy VmRSS after the case "
-      "(max over rounds); the process-lifetime peak (VmHWM) is in the summary below.\n")
+      "(max over rounds); the process-lifetime peak (VmHWM) is in the summary below."
+      + (" *Machine CPU* = busy time of the whole machine (`/proc/stat`: PostgreSQL, pgbench and the proxy) "
+         "per transaction, in microseconds (median): what a proxy costs the servers and clients beside "
+         "its own CPU." if machine_cpu else "") + "\n")
 
     chart_rows = []
     for (wl, mode) in order:
@@ -135,6 +142,8 @@ def main():
             cols.append("pgsplit/direct")
         tl = "/".join(ABBR[t] for t in targets)
         cols += [f"avg lat ms ({tl})", f"p99 ms ({tl})", f"failed ({tl})"]
+        if machine_cpu:
+            cols.append(f"machine CPU us/txn ({tl})")
         pl = "/".join(ABBR[t] for t in proxies)
         if proxies:
             cols += [f"CPU s/1000 txn ({pl})", f"RSS MB ({pl})"]
@@ -153,6 +162,8 @@ def main():
             row.append(triple(st, "lat", 2, targets))
             row.append(triple(st, "p99", 2, targets))
             row.append(" / ".join(str(st[t]["failed"]) if st[t] else "–" for t in targets))
+            if machine_cpu:
+                row.append(triple(st, "mcpu", 1, targets))
             if proxies:
                 row.append(triple(st, "cpu", 3, proxies))
                 row.append(triple(st, "rss", 1, proxies))

@@ -177,6 +177,9 @@ cpu_ticks() {  # utime+stime (all threads) of a process, in clock ticks
   [[ -n "${1:-}" && -r /proc/$1/stat ]] || { echo ""; return; }
   sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
+machine_ticks() {  # busy clock ticks of the whole machine (user, nice, system, irq, softirq), all CPUs
+  awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
 status_kb() {  # status_kb PID VmRSS|VmHWM
   [[ -n "${1:-}" && -r /proc/$1/status ]] || { echo ""; return; }
   awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"
@@ -444,8 +447,8 @@ workload_args() {
 # run_pgbench TARGET WORKLOAD MODE CLIENTS TAG  -> sets R_* globals
 run_pgbench() {
   local target=$1 workload=$2 mode=$3 clients=$4 tag=$5
-  local port pid jobs logdir rc=0 c0 c1 down
-  R_STATUS=FAILED R_TPS="" R_LAT="" R_P99="" R_FAILED="" R_ABORTED="" R_TXNS="" R_CPU="" R_RSS="" R_HWM="" R_ERR=""
+  local port pid jobs logdir rc=0 c0 c1 m0 m1 down
+  R_STATUS=FAILED R_TPS="" R_LAT="" R_P99="" R_FAILED="" R_ABORTED="" R_TXNS="" R_CPU="" R_RSS="" R_HWM="" R_ERR="" R_MCPU=""
   down=$(target_down "$target")
   if [[ -n "$down" ]]; then R_ERR=$down; return; fi
   port=$(target_port "$target"); pid=$(target_pid "$target")
@@ -455,9 +458,9 @@ run_pgbench() {
   local args=(-h 127.0.0.1 -p "$port" -U bench -n -M "$mode" -c "$clients" -j "$jobs" -T "$DURATION"
               $(workload_args "$workload") --log --log-prefix="$logdir/tx" bench)
   printf '%s: pgbench %s\n' "$tag" "${args[*]}" >>"$CMDS"
-  c0=$(cpu_ticks "$pid")
+  c0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
   timeout -k 10 $((DURATION * 3 + 120)) pgbench "${args[@]}" >"$logdir/stdout" 2>"$logdir/stderr" || rc=$?
-  c1=$(cpu_ticks "$pid")
+  m1=$(machine_ticks); c1=$(cpu_ticks "$pid")
   local o="$logdir/stdout"
   R_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$o" | head -1)
   R_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$o" | head -1)
@@ -468,6 +471,8 @@ run_pgbench() {
   R_P99=$(cat "$logdir"/tx.* 2>/dev/null | awk '$3 ~ /^[0-9]+$/ {print $3}' | sort -n -S 64M |
           awk '{v[NR] = $1} END {if (NR) {i = int(NR * 0.99); if (i < NR * 0.99) i++; if (i < 1) i = 1; printf "%.3f", v[i] / 1000}}')
   if [[ -n "$c0" && -n "$c1" ]]; then R_CPU=$(awk -v a="$c0" -v b="$c1" -v t="$CLK_TCK" 'BEGIN {printf "%.3f", (b - a) / t}'); fi
+  # everything the machine did meanwhile: PostgreSQL, pgbench and the proxy (a proxy changes what the servers spend too)
+  R_MCPU=$(awk -v a="$m0" -v b="$m1" -v t="$CLK_TCK" 'BEGIN {printf "%.3f", (b - a) / t}')
   R_RSS=$(status_kb "$pid" VmRSS); R_HWM=$(status_kb "$pid" VmHWM)
   if [[ $rc == 0 && -n "$R_TPS" && "${R_TXNS:-0}" != 0 ]]; then
     R_STATUS=ok
@@ -509,7 +514,7 @@ warm_up() {  # unrecorded runs so the JIT of pgsplit (and caches everywhere) are
 run_cases() {
   local total=$(( ${#WORKLOAD_LIST[@]} * ${#MODE_LIST[@]} * ${#CLIENT_LIST[@]} * ROUNDS * ${#TARGET_LIST[@]} )) n=0
   local w m c r t tag
-  printf 'workload\tmode\tclients\ttarget\tround\tstatus\ttps\tlat_ms\tp99_ms\tfailed\taborted\ttxns\tcpu_s\trss_kb\thwm_kb\terror\n' >"$RUNS_TSV"
+  printf 'workload\tmode\tclients\ttarget\tround\tstatus\ttps\tlat_ms\tp99_ms\tfailed\taborted\ttxns\tcpu_s\trss_kb\thwm_kb\terror\tmachine_cpu_s\n' >"$RUNS_TSV"
   log "running $total pgbench runs of ${DURATION}s (targets: $TARGETS)"
   for w in "${WORKLOAD_LIST[@]}"; do
     for m in "${MODE_LIST[@]}"; do
@@ -520,8 +525,8 @@ run_cases() {
             tag="$w-$m-c$c-r$r-$t"
             [[ $w != select-only && -z "$(target_down "$t")" ]] && reset_tables
             run_pgbench "$t" "$w" "$m" "$c" "$tag"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$m" "$c" "$t" "$r" "$R_STATUS" \
-              "$R_TPS" "$R_LAT" "$R_P99" "$R_FAILED" "$R_ABORTED" "$R_TXNS" "$R_CPU" "$R_RSS" "$R_HWM" "$R_ERR" >>"$RUNS_TSV"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$m" "$c" "$t" "$r" "$R_STATUS" \
+              "$R_TPS" "$R_LAT" "$R_P99" "$R_FAILED" "$R_ABORTED" "$R_TXNS" "$R_CPU" "$R_RSS" "$R_HWM" "$R_ERR" "$R_MCPU" >>"$RUNS_TSV"
             log "$(printf '[%3d/%d] %-11s %-8s c=%-3s round %d/%d %-9s ' "$n" "$total" "$w" "$m" "$c" "$r" "$ROUNDS" "$t")$(fmt_run)"
           done
         done
