@@ -16,14 +16,33 @@ public final class QueryFingerprint {
     }
 
     public static String of(String sql) {
-        int n = sql.length();
+        int start = firstNonSpace(sql);
+        return startsWithReadKeyword(sql, start) ? replaceLiterals(sql, start) : null;
+    }
+
+    /**
+     * The same for one INSERT, UPDATE or DELETE, under the same rules. That such a statement writes, and which
+     * tables it writes, do not depend on its literal values either; simple-protocol clients (pgbench's
+     * tpcb-like, most ORMs without server-side statements) send a new text per value, and each would
+     * otherwise be classified again and take a place in the statement cache. Write keys never equal read
+     * keys: they start with a different word.
+     */
+    public static String ofWrite(String sql) {
+        int start = firstNonSpace(sql);
+        return word(sql, start, "insert") || word(sql, start, "update") || word(sql, start, "delete")
+                ? replaceLiterals(sql, start) : null;
+    }
+
+    private static int firstNonSpace(String sql) {
         int start = 0;
-        while (start < n && Character.isWhitespace(sql.charAt(start))) {
+        while (start < sql.length() && Character.isWhitespace(sql.charAt(start))) {
             start++;
         }
-        if (!startsWithReadKeyword(sql, start)) {
-            return null;
-        }
+        return start;
+    }
+
+    private static String replaceLiterals(String sql, int start) {
+        int n = sql.length();
         StringBuilder out = new StringBuilder(n);
         boolean changed = false;
         int i = start;

@@ -121,6 +121,21 @@ public final class SqlClassifier {
         return settleLexically(d) ? result(List.of(d), lexed, sql, false, LEXICAL_NOTE) : null;
     }
 
+    /**
+     * For a caller sharing facts between texts that differ only in literal values ({@link QueryFingerprint#ofWrite}):
+     * the facts of a text that is one INSERT, UPDATE or DELETE, settled without the parser and with no session
+     * effect, else null (then use {@link #classify}). Never caches. For standard_conforming_strings = on.
+     */
+    public ParsedQuery sharableWrite(String sql) {
+        Analysis a = analyze(sql, true);
+        ParsedQuery p = a.parsed();
+        if (!a.cacheable() || p.parsed() || p.statements().size() != 1) return null;
+        StatementInfo s = p.statements().get(0);
+        boolean plainWrite = s.kind() == StatementKind.INSERT || s.kind() == StatementKind.UPDATE
+                || s.kind() == StatementKind.DELETE;
+        return plainWrite && s.write() && s.effects().isEmpty() ? p : null;
+    }
+
     /** Installs the function declarations of a (re)loaded rules file; they apply to the next decision. */
     public void functionOverrides(FunctionOverrides overrides) {
         this.overrides = overrides == null ? FunctionOverrides.NONE : overrides;

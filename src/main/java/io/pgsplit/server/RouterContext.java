@@ -144,8 +144,19 @@ public final class RouterContext {
                 return reduced;
             }
         }
-        Classification c = classifier.classify(sql, db.catalog(), true);
-        return c;
+        if (key == null && (key = QueryFingerprint.ofWrite(sql)) != null) {
+            ParsedQuery shared = fingerprints.getIfPresent(key);
+            if (shared == null) {
+                shared = classifier.sharableWrite(sql);
+                if (shared != null) {
+                    fingerprints.put(key, shared);
+                }
+            }
+            if (shared != null) {
+                return classifier.decide(shared, db.catalog());
+            }
+        }
+        return classifier.classify(sql, db.catalog(), true);
     }
 
     int clientOpened() {
