@@ -193,7 +193,8 @@ def main():
         settle = meta.get("mem_settle", "0")
         settled = settle not in ("", "0")
         warm = meta.get("mem_warmup", "0")
-        w("RSS before = the proxy's VmRSS just before the idle clients connect (after the cases above"
+        w("RSS before = the proxy's VmRSS just before the idle clients connect (PgBouncer after the cases above; "
+          "pgsplit restarted first, since after the cases its grown heap would hold the idle clients for free"
           + (f", and after {warm} clients logged in and left, unrecorded, so the login path is JIT-compiled"
              if warm not in ("", "0") else "") + "); "
           + "RSS with idle = as soon as the last one is connected; KB per idle client = the difference / clients"

@@ -596,10 +596,25 @@ memory_case() {  # memory_case TARGET: N idle clients, RSS before/after, then pg
   log "memory $t: pgbench beside idle clients: $(fmt_run)"
 }
 
+restart_pgsplit() {  # a fresh JVM, so the memory case measures from an idle router, not from a heap the cases grew
+  [[ -n "$PGSPLIT_PID" ]] || return 0
+  log "memory pgsplit: restarting pgsplit (after the cases its heap is grown: idle clients would fit in it for free)"
+  kill -TERM "$PGSPLIT_PID" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$PGSPLIT_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$PGSPLIT_PID" 2>/dev/null || true
+  wait "$PGSPLIT_PID" 2>/dev/null || true
+  PGSPLIT_PID="" PGSPLIT_MEASURE_PID=""
+  start_pgsplit || log "pgsplit restart failed: $PGSPLIT_STATUS"
+}
+
 run_memory() {
   printf 'target\tidle\testablished\tconnect_failed\trss_before_kb\trss_idle_kb\tkb_per_client\tstatus\ttps\tp99_ms\tfailed\trss_after_kb\thwm_kb\terror\trss_settled_kb\tkb_per_client_settled\n' >"$MEM_TSV"
   local t
-  for t in pgbouncer pgsplit; do has_target "$t" && memory_case "$t"; done
+  for t in pgbouncer pgsplit; do
+    has_target "$t" || continue
+    if [[ $t == pgsplit && -s "$RUNS_TSV" && $PGSPLIT_STATUS == ok ]]; then restart_pgsplit; fi
+    memory_case "$t"
+  done
 }
 
 # ----------------------------------------------------------------------------- main
