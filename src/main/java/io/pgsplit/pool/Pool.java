@@ -131,36 +131,18 @@ public final class Pool {
      * per transaction.
      */
     public ServerConnection tryAcquireIdle(EventLoop preferredLoop) {
-        List<ServerConnection> stale = null;
-        ServerConnection conn = null;
+        List<ServerConnection> stale = new ArrayList<>(0); // no array unless a dead or too old one turns up
+        ServerConnection conn;
         lock.lock();
         try {
             if (closed || idle.isEmpty() || !waiters.isEmpty()) {
                 return null; // acquire() says why, or queues behind those already waiting
             }
-            long now = System.nanoTime();
-            for (Iterator<ServerConnection> it = idle.iterator(); it.hasNext(); ) {
-                ServerConnection c = it.next();
-                if (!c.isActive() || pastLifetime(c, now)) {
-                    it.remove();
-                    discardLocked(c);
-                    stale = stale == null ? new ArrayList<>(2) : stale;
-                    stale.add(c);
-                } else if (c.eventLoop() == preferredLoop || conn == null) {
-                    conn = c;
-                    if (c.eventLoop() == preferredLoop) {
-                        break;
-                    }
-                }
-            }
-            if (conn != null) {
-                idle.remove(conn);
-                conn.inIdleList = false;
-            }
+            conn = takeIdle(preferredLoop, stale);
         } finally {
             lock.unlock();
         }
-        if (stale != null) {
+        if (!stale.isEmpty()) {
             closeAll(stale, "past server_lifetime or dead while idle");
         }
         return conn;
