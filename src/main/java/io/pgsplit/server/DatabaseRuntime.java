@@ -149,7 +149,7 @@ public final class DatabaseRuntime {
     int replicasUp() {
         int n = 0;
         for (Node r : replicas) {
-            if (r.isUp() && r.weight() > 0) {
+            if (readCandidate(r, null)) {
                 n++;
             }
         }
@@ -163,7 +163,7 @@ public final class DatabaseRuntime {
         }
         List<Node> candidates = new ArrayList<>(replicas.size() + 1);
         for (Node r : replicas) {
-            if (r.isUp() && r.weight() > 0 && r != exclude) {
+            if (readCandidate(r, exclude)) {
                 candidates.add(r);
             }
         }
@@ -191,13 +191,18 @@ public final class DatabaseRuntime {
         };
     }
 
+    /** A replica that may take reads now: up, with a non-zero weight, and not the one just given up on. */
+    private static boolean readCandidate(Node r, Node exclude) {
+        return r.isUp() && r.weight() > 0 && r != exclude;
+    }
+
     /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
     private Node roundRobinReadNode(Node exclude) {
         boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
         int n = primaryCandidate ? 1 : 0;
         Node only = primaryCandidate ? primary : null;
         for (Node r : replicas) {
-            if (r.isUp() && r.weight() > 0 && r != exclude) {
+            if (readCandidate(r, exclude)) {
                 n++;
                 only = r;
             }
@@ -210,7 +215,7 @@ public final class DatabaseRuntime {
         }
         int k = Math.floorMod(roundRobin.getAndIncrement(), n);
         for (Node r : replicas) {
-            if (r.isUp() && r.weight() > 0 && r != exclude && k-- == 0) {
+            if (readCandidate(r, exclude) && k-- == 0) {
                 return r;
             }
         }
