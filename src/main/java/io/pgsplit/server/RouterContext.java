@@ -144,12 +144,13 @@ public final class RouterContext {
                 return reduced;
             }
         }
-        if (key == null && (key = QueryFingerprint.ofWrite(sql)) != null) {
-            ParsedQuery shared = fingerprints.getIfPresent(key);
+        String writeKey = key == null ? QueryFingerprint.ofWrite(sql) : null;
+        if (writeKey != null) {
+            ParsedQuery shared = fingerprints.getIfPresent(writeKey);
             if (shared == null) {
                 shared = classifier.sharableWrite(sql);
                 if (shared != null) {
-                    fingerprints.put(key, shared);
+                    fingerprints.put(writeKey, shared);
                 }
             }
             if (shared != null) {
