@@ -36,6 +36,15 @@ class ClientAuthenticatorTest {
         }
     }
 
+    /** Feeds {@code msg} expecting {@code failure}, and releases it either way. */
+    private static void assertRefused(Class<? extends Throwable> failure, ClientAuthenticator auth, ByteBuf msg) {
+        try {
+            assertThrows(failure, () -> auth.onPasswordMessage(msg));
+        } finally {
+            msg.release();
+        }
+    }
+
     @Test
     void scramExchangeSucceedsAndAFurtherPasswordMessageIsAProtocolError() throws Exception {
         ClientAuthenticator auth = new ClientAuthenticator("alice", ALICE);
@@ -47,12 +56,7 @@ class ClientAuthenticatorTest {
         assertEquals(ClientAuthenticator.Step.OK, feed(auth, Messages.saslResponse(clientFinal)));
         client.verifyServerFinal(authData(auth.takeReply()));
 
-        ByteBuf again = Messages.saslResponse(clientFinal);
-        try {
-            assertThrows(ProtocolException.class, () -> auth.onPasswordMessage(again));
-        } finally {
-            again.release();
-        }
+        assertRefused(ProtocolException.class, auth, Messages.saslResponse(clientFinal));
     }
 
     @Test
@@ -63,12 +67,7 @@ class ClientAuthenticatorTest {
         String response = Md5Password.response("bob", "hunter2", salt);
         assertEquals(ClientAuthenticator.Step.OK, feed(auth, Messages.passwordMessage(response)));
 
-        ByteBuf again = Messages.passwordMessage(response);
-        try {
-            assertThrows(ProtocolException.class, () -> auth.onPasswordMessage(again));
-        } finally {
-            again.release();
-        }
+        assertRefused(ProtocolException.class, auth, Messages.passwordMessage(response));
     }
 
     @Test
@@ -78,11 +77,6 @@ class ClientAuthenticatorTest {
         ScramClientExchange client = new ScramClientExchange("not the secret");
         feed(auth, Messages.saslInitialResponse(ScramClientExchange.MECHANISM, client.clientFirst()));
         byte[] serverFirst = authData(auth.takeReply());
-        ByteBuf fin = Messages.saslResponse(client.clientFinal(serverFirst));
-        try {
-            assertThrows(AuthFailedException.class, () -> auth.onPasswordMessage(fin));
-        } finally {
-            fin.release();
-        }
+        assertRefused(AuthFailedException.class, auth, Messages.saslResponse(client.clientFinal(serverFirst)));
     }
 }
