@@ -15,6 +15,7 @@ import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
 import io.pgsplit.cluster.Node;
 import io.pgsplit.config.PoolConfig;
+import io.pgsplit.consistency.SessionConsistency;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.SessionStatePolicy;
 import io.pgsplit.config.UserConfig;
@@ -92,6 +93,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     // ---- routing state ----
     /** Route hint of the whole session: from SET pgsplit.route or options=-c pgsplit.route=... */
     private String sessionRoute = "auto";
+    /** Causal reads: this client's consistency level and its own acknowledged writes (package consistency). */
+    private SessionConsistency consistency;
     private boolean standardConformingStrings = true;
     private boolean readOnlyDefault;
     private boolean serializableDefault;
@@ -273,6 +276,12 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         String hint = clientParams.remove("pgsplit.route");
         if (hint != null && ctx.config().routing().hints()) {
             sessionRoute = hint.toLowerCase();
+        }
+        consistency = new SessionConsistency(SessionConsistency.configured(ctx.config(), databaseName, userName));
+        String badConsistency = consistency.set(clientParams.remove(SessionConsistency.SETTING));
+        if (badConsistency != null) {
+            fatal("22023", badConsistency);
+            return;
         }
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
@@ -521,13 +530,18 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return; // the work in flight must finish before the client moves to another connection
             }
             park();
-            Node node = chooseNode(u.decision, null);
+            if (awaitingReplica(u)) {
+                return; // a causal read waits (asynchronously) for a replica to catch up; ReadGate resumes it
+            }
+            Node node = chooseNode(u, null);
             if (node == null) {
                 pending.poll();
-                answerWithError(u, SqlState.CONNECTION_FAILURE, "pgsplit: no server available for "
-                        + u.decision + " in database \"" + databaseName + "\"");
+                String causal = db.reads().unavailable(u.read);
+                answerWithError(u, SqlState.CONNECTION_FAILURE, causal != null ? causal
+                        : "pgsplit: no server available for " + u.decision + " in database \"" + databaseName + "\"");
                 continue;
             }
+            db.reads().routed(u.read, node);
             ServerConnection kept = sessionConnections.get(node);
             if (kept != null && kept.isActive()) {
                 bind(kept);
@@ -550,10 +564,30 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (retryableInFlight() || u.retryable && !expects.isEmpty()) {
             return null; // a unit that may be re-run elsewhere travels alone
         }
-        if (mustStayOnActive() || nodeMatches(u.decision, active.node())) {
+        if (mustStayOnActive() || nodeMatches(u.decision, active.node()) && readMayStay(u, active.node())) {
             return active;
         }
         return null;
+    }
+
+    /** A read stays on the replica connection it has only if that replica is as fresh as its consistency asks. */
+    private boolean readMayStay(Unit u, Node node) {
+        return node.isPrimary() || !awaitingReplica(u) && db.reads().admits(node, u.read.requiredLsn());
+    }
+
+    /**
+     * Causal and session reads (consistency.ReadGate): true while the unit waits for a replica to replay the
+     * writes it must see; processPending runs again when it may go on (to a replica, or the primary).
+     */
+    private boolean awaitingReplica(Unit u) {
+        if (u.decision.isPrimary()) {
+            return false;
+        }
+        if (u.read == null) {
+            u.read = consistency.check(db.reads(), ctx.config().routing().hints() ? u.sql : null);
+        }
+        Node sticky = mode == PoolMode.SESSION ? stickyReplica : null;
+        return db.reads().mustWait(u.read, sticky, loop, this::processPending);
     }
 
     private boolean retryableInFlight() {
@@ -581,20 +615,23 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         };
     }
 
-    private Node chooseNode(RouteDecision d, Node exclude) {
+    private Node chooseNode(Unit u, Node exclude) {
+        RouteDecision d = u.decision;
+        long minLsn = u.read == null ? 0 : u.read.requiredLsn();
         return switch (d.target()) {
             case PRIMARY -> db.primary();
             case REPLICA, ANY -> {
-                if (mode == PoolMode.SESSION && stickyReplica != null && stickyReplica.isUp() && stickyReplica != exclude) {
+                if (mode == PoolMode.SESSION && stickyReplica != null && stickyReplica.isUp() && stickyReplica != exclude
+                        && db.reads().admits(stickyReplica, minLsn)) {
                     yield stickyReplica;
                 }
-                Node n = db.pickReadNode(exclude);
+                Node n = db.pickReadNode(exclude, minLsn);
                 if (mode == PoolMode.SESSION && n != null && !n.isPrimary()) {
                     stickyReplica = n;
                 }
                 yield n;
             }
-            case NAMED -> db.pickNamed(d.nodeName(), exclude);
+            case NAMED -> db.pickNamed(d.nodeName(), exclude, minLsn);
         };
     }
 
@@ -643,7 +680,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void onAcquireFailed(Unit u, Node node, Throwable cause) {
         if (!node.isPrimary() && u.decision.target() != RouteDecision.Target.PRIMARY) {
             // A replica we could not reach: try the others, then the primary (reads are safe there).
-            Node other = chooseNode(u.decision, node);
+            Node other = chooseNode(u, node);
             if (other == null || other == node) {
                 other = db.primaryServesReads() ? db.primary() : null;
             }
@@ -950,6 +987,22 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         for (SessionEffect e : i.effects()) {
             String name = e instanceof SessionEffect.SetParam sp ? sp.name()
                     : e instanceof SessionEffect.ResetParam rp ? rp.name() : null;
+            if (name != null && name.equals(SessionConsistency.SETTING)) {
+                String value = e instanceof SessionEffect.SetParam sp ? unquote(sp.valueSql()) : null;
+                String bad = SessionConsistency.validate(value);
+                if (bad != null) {
+                    pending.poll();
+                    answerWithError(u, "22023", bad);
+                    return true;
+                }
+                if (u.type == Unit.Type.SIMPLE_QUERY || hasExecute(u)) {
+                    consistency.set(value); // a Parse/Describe alone sets nothing
+                }
+                u.virtual = true; // answered by processPending in order, as for pgsplit.route below
+                u.virtualTag = e instanceof SessionEffect.SetParam ? "SET" : "RESET";
+                u.decision = RouteDecision.primary("pgsplit setting", null);
+                return true;
+            }
             if (name != null && name.equals("pgsplit.route")) {
                 if (!ctx.config().routing().hints()) {
                     pending.poll();
@@ -1701,6 +1754,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     if (status == 'I') {
                         params.settle(); // what a later ROLLBACK returns to
                     }
+                    consistency.acknowledging(db.reads(), conn.node(), status,
+                            head.unit != null && head.unit.decision != null && !head.unit.decision.isPrimary());
                     clientTxnStatus = status;
                     lastCommandWasCommit = false;
                     copyIn = false;

@@ -46,6 +46,26 @@ public final class DatabaseRuntime {
         this.balancing = config.effectiveLoadBalancing(root.routing());
         this.primaryReads = config.effectivePrimaryReads(root.routing());
         this.currentWeights = new int[replicas.size() + 1];
+        this.reads = new io.pgsplit.consistency.ReadGate(name, primary, replicas, this::probePool,
+                pools.eventLoopGroup().next(), root.routing());
+    }
+
+    /** Causal and session reads, lag limits: where replicas stand. */
+    private final io.pgsplit.consistency.ReadGate reads;
+
+    public io.pgsplit.consistency.ReadGate reads() {
+        return reads;
+    }
+
+    /** A private pool of one connection for WAL-position queries on {@code node}, as the first configured user. */
+    private Pool probePool(Node node) {
+        UserConfig user = root.users().values().iterator().next();
+        String password = user.serverPassword();
+        PoolSettings settings = new PoolSettings(1, 0, 0, java.time.Duration.ZERO, 0, 0,
+                java.time.Duration.ofSeconds(10), java.time.Duration.ZERO, java.time.Duration.ZERO,
+                root.pool().serverConnectTimeout(), "", 1);
+        return pools.privatePool(node, new ServerCredentials(user.serverUser(), password == null
+                || password.isEmpty() ? null : password, config.serverDatabase()), settings);
     }
 
     /**
@@ -149,21 +169,24 @@ public final class DatabaseRuntime {
     int replicasUp() {
         int n = 0;
         for (Node r : replicas) {
-            if (readCandidate(r, null)) {
+            if (readCandidate(r, null, 0)) {
                 n++;
             }
         }
         return n;
     }
 
-    /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
-    Node pickReadNode(Node exclude) {
+    /**
+     * A node for a read: a replica that has replayed {@code minLsn} (0: any; see ReadGate), by the configured
+     * balancing, or the primary per primary_reads; null if none.
+     */
+    Node pickReadNode(Node exclude, long minLsn) {
         if (balancing == LoadBalancing.ROUND_ROBIN) {
-            return roundRobinReadNode(exclude); // every read asks: no list per call
+            return roundRobinReadNode(exclude, minLsn); // every read asks: no list per call
         }
         List<Node> candidates = new ArrayList<>(replicas.size() + 1);
         for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
+            if (readCandidate(r, exclude, minLsn)) {
                 candidates.add(r);
             }
         }
@@ -191,18 +214,21 @@ public final class DatabaseRuntime {
         };
     }
 
-    /** A replica that may take reads now: up, with a non-zero weight, and not the one just given up on. */
-    private static boolean readCandidate(Node r, Node exclude) {
-        return r.isUp() && r.weight() > 0 && r != exclude;
+    /**
+     * A replica that may take reads now: up, with a non-zero weight, not the one just given up on, within the lag
+     * limits and past {@code minLsn}.
+     */
+    private boolean readCandidate(Node r, Node exclude, long minLsn) {
+        return r.isUp() && r.weight() > 0 && r != exclude && reads.admits(r, minLsn);
     }
 
     /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
-    private Node roundRobinReadNode(Node exclude) {
+    private Node roundRobinReadNode(Node exclude, long minLsn) {
         boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
         int n = primaryCandidate ? 1 : 0;
         Node only = primaryCandidate ? primary : null;
         for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
+            if (readCandidate(r, exclude, minLsn)) {
                 n++;
                 only = r;
             }
@@ -215,7 +241,7 @@ public final class DatabaseRuntime {
         }
         int k = Math.floorMod(roundRobin.getAndIncrement(), n);
         for (Node r : replicas) {
-            if (readCandidate(r, exclude) && k-- == 0) {
+            if (readCandidate(r, exclude, minLsn) && k-- == 0) {
                 return r;
             }
         }
@@ -240,11 +266,12 @@ public final class DatabaseRuntime {
         return best;
     }
 
-    /** A replica by name, or one of a group, that is up; null if none. */
-    Node pickNamed(String nameOrGroup, Node exclude) {
+    /** A replica by name, or one of a group, that is up and past {@code minLsn}; else the primary if it serves reads. */
+    Node pickNamed(String nameOrGroup, Node exclude, long minLsn) {
         List<Node> group = new ArrayList<>();
         for (Node r : replicas) {
-            if ((r.name().equals(nameOrGroup) || nameOrGroup.equals(r.group())) && r.isUp() && r != exclude) {
+            if ((r.name().equals(nameOrGroup) || nameOrGroup.equals(r.group())) && r.isUp() && r != exclude
+                    && reads.admits(r, minLsn)) {
                 group.add(r);
             }
         }

@@ -45,6 +45,8 @@ public final class Pgsplit implements AutoCloseable {
         server.start();
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
+        // WAL positions of the primary and the replicas, for causal reads and the lag limits
+        server.context().databases().values().forEach(db -> db.reads().start());
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
         List<Node> nodes = new ArrayList<>();
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
@@ -131,6 +133,7 @@ public final class Pgsplit implements AutoCloseable {
             watcher.close();
         }
         catalog.stop();
+        server.context().databases().values().forEach(db -> db.reads().close());
         health.close();
         server.close();
         log.info("pgsplit stopped");

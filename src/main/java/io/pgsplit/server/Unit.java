@@ -27,6 +27,8 @@ final class Unit {
     /** Ends with Sync (true) or Flush (false: the server connection stays bound after it). */
     boolean endsWithSync;
     RouteDecision decision;
+    /** A read's consistency requirement, once it is about to choose a replica (see ClientSession#awaitingReplica). */
+    io.pgsplit.consistency.ReadCheck read;
     /** Replies are held back (not yet sent to the client) so the unit can be retried elsewhere. */
     boolean retryable;
     /** May go to the primary if a replica refuses it as a write (the classifier took a write for a read). */

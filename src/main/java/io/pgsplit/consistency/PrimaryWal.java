@@ -1,0 +1,146 @@
+package io.pgsplit.consistency;
+
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The primary's side of causal reads: how many units of work that ran on the primary pgsplit has acknowledged,
+ * and the WAL position that covers them.
+ *
+ * <p>Every unit of work that ran on the primary and ended outside a transaction counts when its ReadyForQuery is
+ * forwarded to the client ({@link #acknowledge}; counting more than the commits only costs speed). A probe
+ * ({@code SELECT pg_current_wal_insert_lsn()} on a dedicated connection) reads the ack counter just before it is
+ * sent: every unit counted by then had committed on the primary, so its commit record is in the WAL before the
+ * insert position the probe returns. Why the insert position rather than pg_current_wal_lsn() (the write
+ * position): with {@code synchronous_commit = off} (which a client may set for its own session) a commit is
+ * acknowledged before its WAL is written, so only the insert position is sure to cover it; the price is that a
+ * read may wait for WAL of transactions still in progress, which reaches the replicas at the next flush
+ * (a commit, or the WAL writer within wal_writer_delay).
+ *
+ * <p>Also keeps when the primary was first seen at each position (sampled): the replica lag in time is how long
+ * ago the primary first had WAL that the replica has not replayed (see {@link #firstSeenBeyond}). An idle primary
+ * adds no samples, so a replica that replayed everything has no lag, whatever pg_last_xact_replay_timestamp()
+ * would suggest.
+ */
+final class PrimaryWal {
+    /** What a probe answer says: every ack up to {@code ack} is covered by WAL position {@code lsn}. */
+    record Coverage(long ack, long lsn) {
+    }
+
+    private final AtomicLong acks = new AtomicLong();
+    private volatile Coverage coverage = new Coverage(0, 0);
+    /**
+     * Recent answers, ack and position both increasing, newest last: a read needs the EARLIEST answer covering
+     * its ack, not the latest (which also holds WAL written since, by autovacuum or clients of other routers, that a
+     * replica may not have yet). So reads with no write since stay satisfied by the replicas that were, and are
+     * spread over all of them. Guarded by this; {@link #coverage} is the newest, read without the lock.
+     */
+    private final Coverage[] history = new Coverage[64];
+    private int historyEnd;
+    private int historySize;
+    /** The latest position learned, and when (System.nanoTime); -1 before the first answer. */
+    private volatile long latestLsn = -1;
+    private volatile long latestNanos;
+
+    // Samples of (first time seen, position), oldest first in a ring; guarded by this.
+    private static final int SAMPLES = 1024;
+    private final long[] sampleNanos = new long[SAMPLES];
+    private final long[] sampleLsn = new long[SAMPLES];
+    private int first;
+    private int count;
+    private final long spacingNanos;
+
+    /** @param spacingNanos keep at most one sample per this interval (the ring then spans 1024 intervals) */
+    PrimaryWal(long spacingNanos) {
+        this.spacingNanos = spacingNanos;
+    }
+
+    long acknowledge() {
+        return acks.incrementAndGet();
+    }
+
+    long acks() {
+        return acks.get();
+    }
+
+    Coverage coverage() {
+        return coverage;
+    }
+
+    /** The lowest known position covering ack {@code ack}, or -1 if no answer covers it yet. */
+    long covering(long ack) {
+        Coverage c = coverage;
+        if (ack > c.ack()) {
+            return -1;
+        }
+        synchronized (this) {
+            long lsn = coverage.lsn();
+            for (int i = 1; i <= historySize; i++) {
+                Coverage h = history[Math.floorMod(historyEnd - i, history.length)];
+                if (h.ack() < ack) {
+                    break;
+                }
+                lsn = h.lsn();
+            }
+            return lsn;
+        }
+    }
+
+    long latestLsn() {
+        return latestLsn;
+    }
+
+    long latestNanos() {
+        return latestNanos;
+    }
+
+    /** A probe sent when the counter stood at {@code ackAtSend} answered {@code insertLsn}. */
+    synchronized void answered(long ackAtSend, long insertLsn, long nowNanos) {
+        Coverage c = coverage;
+        long lsn = Lsn.coveringEnd(insertLsn);
+        if (ackAtSend > c.ack() || historySize == 0) {
+            // the same acks as the previous answer: that one's (lower) position still covers them
+            Coverage next = new Coverage(ackAtSend, Math.max(lsn, c.lsn()));
+            history[historyEnd] = next;
+            historyEnd = (historyEnd + 1) % history.length;
+            historySize = Math.min(historySize + 1, history.length);
+            coverage = next;
+        }
+        if (insertLsn > latestLsn) {
+            latestLsn = insertLsn;
+            record(nowNanos, insertLsn);
+        }
+        latestNanos = nowNanos;
+    }
+
+    private void record(long nanos, long lsn) {
+        if (count > 0) {
+            int last = (first + count - 1) % SAMPLES;
+            if (nanos - sampleNanos[last] < spacingNanos) {
+                return; // the previous sample stands for this one too: lag is under-stated by at most the spacing
+            }
+        }
+        if (count == SAMPLES) {
+            first = (first + 1) % SAMPLES;
+            count--;
+        }
+        int at = (first + count) % SAMPLES;
+        sampleNanos[at] = nanos;
+        sampleLsn[at] = lsn;
+        count++;
+    }
+
+    /**
+     * When the primary was first seen past {@code replayed} (System.nanoTime), or -1 if it never was (a replica
+     * that replayed everything known). If every sample kept is past it, the oldest sample's time: the lag is then
+     * at least that old.
+     */
+    synchronized long firstSeenBeyond(long replayed) {
+        for (int i = 0; i < count; i++) {
+            int at = (first + i) % SAMPLES;
+            if (sampleLsn[at] > replayed) {
+                return sampleNanos[at];
+            }
+        }
+        return -1;
+    }
+}
