@@ -109,9 +109,13 @@ public final class SessionConsistency {
         }
     }
 
-    /** The requirement of a read about to choose a node; {@code hintSql}: its text, for a comment hint (or null). */
-    public ReadCheck check(ReadGate gate, String hintSql) {
-        Consistency c = level;
+    /**
+     * The requirement of a read about to choose a node; {@code hintSql}: its text, for a comment hint (or null);
+     * {@code ruled}: the level a routing rule gives it (or null). The comment wins over the rule, the rule over
+     * the session.
+     */
+    public ReadCheck check(ReadGate gate, String hintSql, Consistency ruled) {
+        Consistency c = ruled != null ? ruled : level;
         if (hintSql != null && hintSql.indexOf("consistency") >= 0) {
             Consistency hinted = Consistency.parse(Router.commentHint(hintSql, COMMENT_HINT));
             if (hinted != null) {

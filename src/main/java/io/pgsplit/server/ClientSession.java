@@ -564,10 +564,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (retryableInFlight() || u.retryable && !expects.isEmpty()) {
             return null; // a unit that may be re-run elsewhere travels alone
         }
-        if (mustStayOnActive() || nodeMatches(u.decision, active.node()) && readMayStay(u, active.node())) {
+        if (mustStayOnActive() || nodeMatches(u.decision, active.node()) && readMayStay(u, active.node())
+                || sentToPrimaryForFreshness(u)) {
             return active;
         }
         return null;
+    }
+
+    /**
+     * A read whose consistency could not be met by a replica (ReadGate settled it, chooseNode picked the primary)
+     * runs on the primary connection just acquired for it (without this it was released and acquired again, in a
+     * loop).
+     */
+    private boolean sentToPrimaryForFreshness(Unit u) {
+        return u.read != null && u.read.outcome() != null && active.node().isPrimary() && !u.decision.isPrimary();
     }
 
     /** A read stays on the replica connection it has only if that replica is as fresh as its consistency asks. */
@@ -584,7 +594,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return false;
         }
         if (u.read == null) {
-            u.read = consistency.check(db.reads(), ctx.config().routing().hints() ? u.sql : null);
+            u.read = consistency.check(db.reads(), ctx.config().routing().hints() ? u.sql : null,
+                    u.decision.consistency());
         }
         Node sticky = mode == PoolMode.SESSION ? stickyReplica : null;
         return db.reads().mustWait(u.read, sticky, loop, this::processPending);

@@ -196,6 +196,43 @@ class CausalReadsTest {
             }
             assertEquals(0, stale, "comment hint consistency=causal");
         }
+        java.nio.file.Path rules = java.nio.file.Files.createTempFile("causal-rules", ".yaml");
+        java.nio.file.Files.writeString(rules, "rules:\n  - name: fresh-causal-t\n    match: {tables: [causal_t]}\n"
+                + "    route: replica\n    consistency: causal\n");
+        try (RouterFixture router = RouterFixture.builder(cluster).routing("consistency: eventual, rules: \""
+                + rules.toAbsolutePath() + "\"").start(); Connection c = router.connect()) {
+            Tally t = writeThenRead(c, c, 200);
+            assertEquals(0, t.stale() + t.errors(), "rule consistency: causal: " + t);
+        } finally {
+            java.nio.file.Files.deleteIfExists(rules);
+        }
+    }
+
+    @Test
+    void whenNoReplicaCatchesUpInTimeReadsGoToThePrimaryOrFailClearly() throws Exception {
+        LagControl.delay(cluster, "r2", DELAY); // both replicas 400 ms behind, causal_wait 100 ms
+        try {
+            try (RouterFixture router = RouterFixture.builder(cluster).routing("causal_wait: 100ms").start();
+                 Connection c = router.connect()) {
+                Tally t = writeThenRead(c, c, 50);
+                assertEquals(0, t.stale() + t.errors(), t.toString());
+                assertTrue(t.onReplica() <= 5, "reads right after a write went to the primary: " + t);
+                ReadStats stats = router.router().context().database("app").reads().stats();
+                assertTrue(stats.count(true, ReadCheck.Outcome.TIMED_OUT) + stats.count(true, ReadCheck.Outcome.NO_REPLICA)
+                        >= 45, stats.snapshot().toString());
+            }
+            try (RouterFixture router = RouterFixture.builder(cluster)
+                    .routing("causal_wait: 100ms, primary_reads: false").start();
+                 Connection c = router.connect(); Statement st = c.createStatement()) {
+                st.executeUpdate("INSERT INTO causal_t VALUES (" + ids.incrementAndGet() + ", 1)");
+                SQLException e = org.junit.jupiter.api.Assertions.assertThrows(SQLException.class,
+                        () -> st.executeQuery("SELECT count(*) FROM causal_t").close());
+                assertTrue(e.getMessage().contains("has replayed the writes this read must see")
+                        && e.getMessage().contains("primary_reads is false"), e.getMessage());
+            }
+        } finally {
+            LagControl.delay(cluster, "r2", null);
+        }
     }
 
     @Test
