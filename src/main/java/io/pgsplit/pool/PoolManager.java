@@ -4,7 +4,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,6 +1,6 @@
 package io.pgsplit.server;
 
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.LoadBalancing;
 import io.pgsplit.config.PgsplitConfig;

@@ -1,7 +1,7 @@
 package io.pgsplit.jmh;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.PasswordType;
+import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.localpg.PasswordType;
 import io.pgsplit.config.ConfigLoader;
 import io.pgsplit.server.Pgsplit;
 import java.net.ServerSocket;

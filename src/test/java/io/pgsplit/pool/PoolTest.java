@@ -13,7 +13,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.Future;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package io.pgsplit.pool;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.topology.Node;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
 import java.sql.Connection;

@@ -1,6 +1,6 @@
 package io.pgsplit.testing;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.config.ConfigLoader;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.server.Pgsplit;

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.topology;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
