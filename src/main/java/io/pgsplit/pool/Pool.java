@@ -10,6 +10,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pgsplit.config.PoolConfig;
 import io.pgsplit.topology.Node;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.SqlState;
@@ -40,7 +41,7 @@ public final class Pool {
     private final PoolManager manager;
     private final Node node;
     private final ServerCredentials credentials;
-    private final PoolSettings settings;
+    private final PoolConfig settings;
     private final EventLoopGroup group;
     private final ResetQuery resetQuery;
 
@@ -56,7 +57,7 @@ public final class Pool {
     // ---
     private final ScheduledFuture<?> tick;
 
-    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolSettings settings, EventLoopGroup group) {
+    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolConfig settings, EventLoopGroup group) {
         this.manager = manager;
         this.node = node;
         this.credentials = credentials;
@@ -81,7 +82,7 @@ public final class Pool {
         return credentials.user();
     }
 
-    public PoolSettings settings() {
+    public PoolConfig settings() {
         return settings;
     }
 

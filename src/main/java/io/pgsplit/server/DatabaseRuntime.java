@@ -10,7 +10,6 @@ import io.pgsplit.config.ReplicaConfig;
 import io.pgsplit.config.UserConfig;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.PoolManager;
-import io.pgsplit.pool.PoolSettings;
 import io.pgsplit.pool.ServerCredentials;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,11 +127,7 @@ public final class DatabaseRuntime {
             poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Pool newPool(Node node, UserConfig user) {
-        PoolConfig p = root.poolFor(name, user.name());
-        PoolSettings settings = new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
-                p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
-                p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
-                p.preparedStatementCacheSize());
+        PoolConfig settings = root.poolFor(name, user.name());
         String password = user.serverPassword();
         return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
                 ? null : password, config.serverDatabase()), settings);
