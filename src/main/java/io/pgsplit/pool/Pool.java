@@ -417,10 +417,10 @@ public final class Pool {
         ChannelFuture connect = bootstrap.connect(node.host(), node.port());
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
-                node.markUp();
+                node.connected();
             } else {
                 String reason = describe(f.cause());
-                node.markDown(reason);
+                node.connectFailed(reason);
                 login.tryFailure(new PoolException(SqlState.CONNECTION_FAILURE,
                         "could not connect to " + node + ": " + reason, f.cause()));
             }
