@@ -14,7 +14,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.Future;
 import io.pgsplit.config.PoolConfig;
-import io.pgsplit.topology.Node;
+import io.pgsplit.testing.PgClusterExtension;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import io.pgsplit.testing.PgClusterExtension;
+import io.pgsplit.topology.Node;
 
 /** Pool and server connection behaviour against the real test cluster (primary + replicas). */
 @ExtendWith(PgClusterExtension.class)

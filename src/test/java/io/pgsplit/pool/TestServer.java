@@ -1,9 +1,9 @@
 package io.pgsplit.pool;
 
 import io.pgsplit.localpg.LocalPgCluster;
-import io.pgsplit.topology.Node;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
+import io.pgsplit.topology.Node;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
