@@ -54,6 +54,38 @@ final class PrimaryWal {
         this.spacingNanos = spacingNanos;
     }
 
+    /** WAL page size of every PostgreSQL build pgsplit has met (wal_block_size); see {@link #coveringEnd}. */
+    static final int PAGE = 8192;
+
+    /**
+     * The position a replica must have replayed to (pg_last_wal_replay_lsn(), the END of its last record) to
+     * hold everything before the insert position {@code insert} (pg_current_wal_insert_lsn()). At a page
+     * start, the insert position points past the page header (24 bytes, 40 at a segment start), while a replica
+     * that replayed the record ending at the page boundary reports the boundary itself: without this, such a
+     * read would wait for the next WAL record, up to 15 s on an idle primary. No record ends inside a header
+     * (records are at least 24 bytes), so lowering the requirement to the boundary loses nothing.
+     */
+    static long coveringEnd(long insert) {
+        long inPage = insert % PAGE;
+        return inPage == 24 || inPage == 40 ? insert - inPage : insert;
+    }
+
+    /** {@code X/Y} as PostgreSQL prints it, as a number; -1 for SQL NULL or text that is not a position. */
+    static long parse(String text) {
+        if (text == null) {
+            return -1;
+        }
+        try {
+            return io.pgsplit.topology.Lsn.parse(text).value();
+        } catch (IllegalArgumentException e) {
+            return -1;
+        }
+    }
+
+    static String format(long lsn) {
+        return lsn < 0 ? "unknown" : new io.pgsplit.topology.Lsn(lsn).toString();
+    }
+
     long acknowledge() {
         return acks.incrementAndGet();
     }
@@ -96,7 +128,7 @@ final class PrimaryWal {
     /** A probe sent when the counter stood at {@code ackAtSend} answered {@code insertLsn}. */
     synchronized void answered(long ackAtSend, long insertLsn, long nowNanos) {
         Coverage c = coverage;
-        long lsn = Lsn.coveringEnd(insertLsn);
+        long lsn = coveringEnd(insertLsn);
         if (ackAtSend > c.ack() || historySize == 0) {
             // the same acks as the previous answer: that one's (lower) position still covers them
             Coverage next = new Coverage(ackAtSend, Math.max(lsn, c.lsn()));

@@ -3,7 +3,9 @@ package io.pgsplit.consistency;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Lsn;
+import io.pgsplit.topology.Node;
+import io.pgsplit.topology.ReplicationState;
 import io.pgsplit.config.Consistency;
 import io.pgsplit.config.RoutingConfig;
 import java.time.Duration;
@@ -31,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safe: clients of every event loop call in; waits and probes are kept under this object's lock
  * (list and flag updates only), answers arrive on the probe loop.
  */
-public final class ReadGate implements AutoCloseable {
+public final class ReadGate implements AutoCloseable, io.pgsplit.topology.ReplicaFilter {
     private static final Logger log = LoggerFactory.getLogger(ReadGate.class);
     /** What the position probes' dedicated connections call themselves (application_name in pg_stat_activity). */
     public static final String PROBE_APPLICATION_NAME = "pgsplit-wal-probe";
@@ -49,6 +51,7 @@ public final class ReadGate implements AutoCloseable {
     private final String database;
     private final PrimaryWal primary;
     private final NodeProbe primaryProbe;
+    private final Node primaryNode;
     private final List<ReplicaReplay> replicas = new ArrayList<>();
     private final long causalWaitNanos;
     private final long maxLagNanos;
@@ -99,6 +102,7 @@ public final class ReadGate implements AutoCloseable {
         // of it), between every 50 ms and every second
         this.refreshMillis = lag.isZero() ? 1000 : Math.max(50, Math.min(1000, lag.toMillis() / 4));
         this.primary = new PrimaryWal(Math.max(TimeUnit.MILLISECONDS.toNanos(1), maxLagNanos / 64));
+        this.primaryNode = primaryNode;
         this.primaryProbe = new NodeProbe(probePool.apply(primaryNode), loop);
         for (Node r : replicaNodes) {
             replicas.add(new ReplicaReplay(r, new NodeProbe(probePool.apply(r), loop)));
@@ -214,6 +218,7 @@ public final class ReadGate implements AutoCloseable {
     }
 
     /** Whether {@code node} may serve a read that needs {@code lsn} replayed: within the lag limits, and there. */
+    @Override
     public boolean admits(Node node, long lsn) {
         ReplicaReplay r = replay(node);
         return r == null || r.withinLimits && r.reached(lsn);
@@ -242,11 +247,11 @@ public final class ReadGate implements AutoCloseable {
         } else if (c.requiredLsn == Long.MAX_VALUE) {
             b.append(" needs acknowledgement ").append(c.requiredAck).append(" (position not known yet)");
         } else {
-            b.append(" needs ").append(Lsn.format(c.requiredLsn));
+            b.append(" needs ").append(PrimaryWal.format(c.requiredLsn));
         }
         String sep = "; ";
         for (ReplicaReplay r : replicas) {
-            b.append(sep).append("replica ").append(r.node.name()).append(" replayed ").append(Lsn.format(r.replayed));
+            b.append(sep).append("replica ").append(r.node.name()).append(" replayed ").append(PrimaryWal.format(r.replayed));
             if (!r.withinLimits) {
                 b.append(" (beyond the lag limit)");
             } else if (!r.node.isUp()) {
@@ -443,11 +448,13 @@ public final class ReadGate implements AutoCloseable {
 
     private void primaryAnswered(Future<String> f, long ackAtSend) {
         long now = System.nanoTime();
-        long lsn = f.isSuccess() ? Lsn.parse(f.getNow()) : -1;
+        long lsn = f.isSuccess() ? PrimaryWal.parse(f.getNow()) : -1;
         synchronized (this) {
             primaryProbing = false;
             if (lsn >= 0) {
                 primary.answered(ackAtSend, lsn, now);
+                primaryNode.replicationObserved(new ReplicationState(new Lsn(primary.coverage().lsn()), null, -1, -1,
+                        now));
                 if (primaryError != null) {
                     log.info("database \"{}\": the primary's WAL position is known again", database);
                     primaryError = null;
@@ -496,7 +503,7 @@ public final class ReadGate implements AutoCloseable {
             r.probing = false;
             r.answeredNanos = now;
             if (f.isSuccess()) {
-                r.replayed = Lsn.parse(f.getNow()); // NULL: not in recovery, so not a replica of this primary now
+                r.replayed = PrimaryWal.parse(f.getNow()); // NULL: not in recovery, so not a replica of this primary now
                 if (r.lastError != null) {
                     log.info("database \"{}\": replica {} answers position queries again", database, r.node.name());
                     r.lastError = null;
@@ -526,6 +533,8 @@ public final class ReadGate implements AutoCloseable {
             long since = primary.firstSeenBeyond(replayed);
             r.lagNanos = since < 0 ? 0 : Math.max(0, now - since);
         }
+        r.node.replicationObserved(new ReplicationState(null, replayed < 0 ? null : new Lsn(replayed),
+                replayed < 0 ? -1 : TimeUnit.NANOSECONDS.toMillis(r.lagNanos), r.lagBytes, now));
         boolean within = (maxLagNanos == 0 || r.lagNanos <= maxLagNanos)
                 && (maxLagBytes == 0 || r.lagBytes <= maxLagBytes);
         synchronized (this) {

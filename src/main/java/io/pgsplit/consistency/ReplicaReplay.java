@@ -1,6 +1,6 @@
 package io.pgsplit.consistency;
 
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 
 /**
  * What pgsplit knows of one replica's progress: the WAL position it has replayed (pg_last_wal_replay_lsn(),

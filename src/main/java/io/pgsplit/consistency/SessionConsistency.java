@@ -1,6 +1,6 @@
 package io.pgsplit.consistency;
 
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.Consistency;
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PgsplitConfig;

@@ -1,6 +1,6 @@
 package io.pgsplit.consistency;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
 import java.sql.Connection;

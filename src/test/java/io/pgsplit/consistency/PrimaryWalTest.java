@@ -4,25 +4,25 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import org.junit.jupiter.api.Test;
 
-class LsnTest {
+class PrimaryWalTest {
     @Test
     void parsesAndFormats() {
-        assertEquals(0x16B374D848L, Lsn.parse("16/B374D848"));
-        assertEquals("16/B374D848", Lsn.format(0x16B374D848L));
-        assertEquals(0, Lsn.parse("0/0"));
-        assertEquals(-1, Lsn.parse(null));
-        assertEquals(-1, Lsn.parse("nonsense"));
-        assertEquals(-1, Lsn.parse("1/"));
-        assertEquals("unknown", Lsn.format(-1));
+        assertEquals(0x16B374D848L, PrimaryWal.parse("16/B374D848"));
+        assertEquals("16/B374D848", PrimaryWal.format(0x16B374D848L));
+        assertEquals(0, PrimaryWal.parse("0/0"));
+        assertEquals(-1, PrimaryWal.parse(null));
+        assertEquals(-1, PrimaryWal.parse("nonsense"));
+        assertEquals(-1, PrimaryWal.parse("1/"));
+        assertEquals("unknown", PrimaryWal.format(-1));
     }
 
     @Test
     void insertPositionPastAPageHeaderIsCoveredByThePageStart() {
-        long page = 5L * Lsn.PAGE;
-        assertEquals(page, Lsn.coveringEnd(page + 24)); // short page header
-        assertEquals(page, Lsn.coveringEnd(page + 40)); // long header, at a segment start
-        assertEquals(page + 48, Lsn.coveringEnd(page + 48));
-        assertEquals(page, Lsn.coveringEnd(page));
+        long page = 5L * PrimaryWal.PAGE;
+        assertEquals(page, PrimaryWal.coveringEnd(page + 24)); // short page header
+        assertEquals(page, PrimaryWal.coveringEnd(page + 40)); // long header, at a segment start
+        assertEquals(page + 48, PrimaryWal.coveringEnd(page + 48));
+        assertEquals(page, PrimaryWal.coveringEnd(page));
     }
 
     @Test
