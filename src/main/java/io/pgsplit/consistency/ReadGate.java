@@ -53,6 +53,7 @@ public final class ReadGate implements AutoCloseable, io.pgsplit.topology.Replic
     private final NodeProbe primaryProbe;
     private final Node primaryNode;
     private final List<ReplicaReplay> replicas = new ArrayList<>();
+    private final boolean splitting;
     private final long causalWaitNanos;
     private final long maxLagNanos;
     private final long maxLagBytes;
@@ -94,6 +95,7 @@ public final class ReadGate implements AutoCloseable, io.pgsplit.topology.Replic
                     Function<Node, io.pgsplit.pool.Pool> probePool, EventLoop loop, RoutingConfig routing) {
         this.database = database;
         this.loop = loop;
+        this.splitting = routing.splitting();
         this.causalWaitNanos = routing.causalWait().toNanos();
         this.maxLagNanos = routing.maxReplicaLag().toNanos();
         this.maxLagBytes = routing.maxReplicaLagBytes();
@@ -109,9 +111,12 @@ public final class ReadGate implements AutoCloseable, io.pgsplit.topology.Replic
         }
     }
 
-    /** Starts the periodic refresh of positions and lag. */
+    /**
+     * Starts the periodic refresh of positions and lag; nothing to do (no probe connection is opened) for a database
+     * without replicas or a router that does not split.
+     */
     public synchronized void start() {
-        if (refresher == null && !closed) {
+        if (refresher == null && !closed && !replicas.isEmpty() && splitting) {
             refresher = loop.scheduleWithFixedDelay(this::refresh, 0, refreshMillis, TimeUnit.MILLISECONDS);
         }
     }
