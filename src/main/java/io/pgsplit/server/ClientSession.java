@@ -34,6 +34,7 @@ import io.pgsplit.protocol.SqlState;
 import io.pgsplit.protocol.StartupPacket;
 import io.pgsplit.route.RouteDecision;
 import io.pgsplit.route.SessionEffect;
+import io.pgsplit.route.SqlText;
 import io.pgsplit.route.StatementInfo;
 import io.pgsplit.route.StatementKind;
 import java.net.InetSocketAddress;
@@ -846,7 +847,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 && !isCopy(infos);
         u.retryOnPrimary = u.retryable;
         if (log.isDebugEnabled()) {
-            log.debug("client {}: {} -> {}", remote(), abbreviate(u.sql), u.decision);
+            log.debug("client {}: {} -> {}", remote(), SqlText.abbreviate(u.sql), u.decision);
         }
     }
 
@@ -957,7 +958,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                             + " (routing.hints: false)");
                     return true;
                 }
-                String value = e instanceof SessionEffect.SetParam sp ? unquote(sp.valueSql()).toLowerCase() : "auto";
+                String value = e instanceof SessionEffect.SetParam sp ? SqlText.unquoteSetting(sp.valueSql()).toLowerCase() : "auto";
                 if (!value.equals("primary") && !value.equals("replica") && !value.equals("auto")) {
                     pending.poll();
                     answerWithError(u, "22023", "invalid value for parameter \"pgsplit.route\": \"" + value
@@ -1010,14 +1011,6 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         }
         return false;
-    }
-
-    static String unquote(String v) {
-        String s = v.trim();
-        if (s.length() >= 2 && (s.startsWith("'") && s.endsWith("'") || s.startsWith("\"") && s.endsWith("\""))) {
-            return s.substring(1, s.length() - 1);
-        }
-        return s;
     }
 
     /**
@@ -1916,7 +1909,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      */
     private void retryOnPrimary(Unit u) {
         log.warn("database \"{}\": statement misclassified as a read, retried on the primary after the replica "
-                + "refused it ({}): {}", databaseName, u.retryReason, abbreviate(u.sql));
+                + "refused it ({}): {}", databaseName, u.retryReason, SqlText.abbreviate(u.sql));
         u.releaseHeld();
         u.retried = true;
         u.retryable = false;
@@ -1932,7 +1925,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      */
     private void retryAfterStalePlan(Unit u) {
         log.info("database \"{}\": a prepared statement shared on a server connection went stale ({}); "
-                + "prepared afresh and re-run: {}", databaseName, u.retryReason, abbreviate(u.sql));
+                + "prepared afresh and re-run: {}", databaseName, u.retryReason, SqlText.abbreviate(u.sql));
         u.releaseHeld();
         u.retried = true;
         u.retryable = false;
@@ -2109,12 +2102,5 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
     }
 
-    static String abbreviate(String sql) {
-        if (sql == null) {
-            return "";
-        }
-        String s = sql.replaceAll("\\s+", " ").trim();
-        return s.length() > 200 ? s.substring(0, 200) + "..." : s;
-    }
 
 }
