@@ -61,7 +61,7 @@ public final class DatabaseRuntime {
     }
 
     /** A copy of {@code serverStatement} prepared at {@code preparedAt} was refused with {@code error}. */
-    void markStale(String serverStatement, long preparedAt, byte[] error) {
+    public void markStale(String serverStatement, long preparedAt, byte[] error) {
         if (staleBefore.size() > 100_000) {
             staleBefore.clear(); // bounded: forgetting only makes pgsplit lenient (old statements run on new copies)
         }
@@ -74,7 +74,7 @@ public final class DatabaseRuntime {
      * error PostgreSQL answered (clients such as pgjdbc recognise it, e.g. by its routine field, and
      * prepare again); otherwise null.
      */
-    byte[] staleError(String serverStatement, long parsedAt) {
+    public byte[] staleError(String serverStatement, long parsedAt) {
         StaleMark mark = staleBefore.isEmpty() ? null : staleBefore.get(serverStatement);
         return mark != null && parsedAt <= mark.before() ? mark.error() : null;
     }
@@ -138,15 +138,15 @@ public final class DatabaseRuntime {
                 ? null : password, config.serverDatabase()), settings);
     }
 
-    boolean primaryServesReads() {
+    public boolean primaryServesReads() {
         return primaryReads != PrimaryReads.FALSE;
     }
 
-    boolean primaryInReadRotation() {
+    public boolean primaryInReadRotation() {
         return primaryReads == PrimaryReads.TRUE;
     }
 
-    int replicasUp() {
+    public int replicasUp() {
         int n = 0;
         for (Node r : replicas) {
             if (readCandidate(r, null)) {
@@ -157,7 +157,7 @@ public final class DatabaseRuntime {
     }
 
     /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
-    Node pickReadNode(Node exclude) {
+    public Node pickReadNode(Node exclude) {
         if (balancing == LoadBalancing.ROUND_ROBIN) {
             return roundRobinReadNode(exclude); // every read asks: no list per call
         }
@@ -241,7 +241,7 @@ public final class DatabaseRuntime {
     }
 
     /** A replica by name, or one of a group, that is up; null if none. */
-    Node pickNamed(String nameOrGroup, Node exclude) {
+    public Node pickNamed(String nameOrGroup, Node exclude) {
         List<Node> group = new ArrayList<>();
         for (Node r : replicas) {
             if ((r.name().equals(nameOrGroup) || nameOrGroup.equals(r.group())) && r.isUp() && r != exclude) {

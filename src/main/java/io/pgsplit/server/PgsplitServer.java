@@ -1,6 +1,7 @@
 package io.pgsplit.server;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.pgsplit.session.ClientSession;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -15,6 +15,8 @@ import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
 import io.pgsplit.cluster.Node;
 import io.pgsplit.config.PoolConfig;
+import io.pgsplit.server.DatabaseRuntime;
+import io.pgsplit.server.RouterContext;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.SessionStatePolicy;
 import io.pgsplit.config.UserConfig;
