@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * client. What only one phase needs is kept in that phase: the Expect queue in the ReplyTracker, the
  * kept and sticky connections in the Dispatcher, the unit being collected in the StatementIntake.
  */
-public final class ClientSession extends ChannelInboundHandlerAdapter {
+final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
     final RouterContext ctx;

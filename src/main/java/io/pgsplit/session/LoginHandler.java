@@ -400,7 +400,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
                 // Forwarded as the session would (the full set follows once the check is done).
                 String own = params.reported(name, value, conn.state);
                 if (!own.equals(value)) {
-                    channel.write(Messages.parameterStatus(name, own));
+                    channel.write(Messages.parameterStatus(name, own), channel.voidPromise());
                 } else if (!name.equals("in_hot_standby")) {
                     channel.write(buf.retainedSlice(at, total), channel.voidPromise());
                 }
