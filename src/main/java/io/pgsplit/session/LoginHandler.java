@@ -168,6 +168,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     private void onStartupPacket(ByteBuf msg) {
         StartupPacket p = StartupPacket.decode(msg);
         switch (p.code()) {
+            // TLS plugs in here: answer 'S' and put an SslHandler in front of the frame decoder.
             case MessageType.SSL_REQUEST, MessageType.GSSENC_REQUEST ->
                     channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             case MessageType.CANCEL_REQUEST -> {
@@ -224,6 +225,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
+        // Users come from the configuration; a user looked up on the server (auth_query) would be found here.
         user = ctx.config().users().get(userName);
         authenticator = new ClientAuthenticator(userName, user);
         if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
