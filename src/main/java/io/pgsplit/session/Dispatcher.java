@@ -1,7 +1,7 @@
 package io.pgsplit.session;
 
 import io.netty.util.concurrent.Future;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.PoolException;

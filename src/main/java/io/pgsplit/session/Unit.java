@@ -1,7 +1,7 @@
 package io.pgsplit.session;
 
 import io.netty.buffer.ByteBuf;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.protocol.Bufs;
 import io.pgsplit.protocol.MessageType;
 import io.pgsplit.route.Classification;
