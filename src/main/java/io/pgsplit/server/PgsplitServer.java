@@ -1,5 +1,6 @@
 package io.pgsplit.server;
 
+import io.pgsplit.session.RouterContext;
 import io.netty.bootstrap.ServerBootstrap;
 import io.pgsplit.session.LoginHandler;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;

@@ -2,7 +2,7 @@ package io.pgsplit.session;
 
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.UserConfig;
-import io.pgsplit.server.DatabaseRuntime;
+import io.pgsplit.pool.DatabaseRuntime;
 
 /**
  * Who a client is once {@link LoginHandler} has let it in: what it hands to the handler that serves the

@@ -12,7 +12,7 @@ import io.pgsplit.route.RouteDecision;
 import io.pgsplit.route.RouteRequest;
 import io.pgsplit.route.SqlText;
 import io.pgsplit.route.StatementInfo;
-import io.pgsplit.server.DatabaseRuntime;
+import io.pgsplit.pool.DatabaseRuntime;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.pool;
 
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PgsplitConfig;
@@ -71,7 +71,7 @@ public final class DatabaseRuntime {
         return catalog;
     }
 
-    void catalog(io.pgsplit.route.FunctionCatalog catalog) {
+    public void catalog(io.pgsplit.route.FunctionCatalog catalog) {
         this.catalog = catalog;
     }
 

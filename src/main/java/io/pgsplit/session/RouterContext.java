@@ -1,5 +1,6 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
+import io.pgsplit.pool.DatabaseRuntime;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.session.CancelRegistry;
 import io.pgsplit.pool.PoolManager;
@@ -161,7 +162,7 @@ public final class RouterContext {
         return classifier.classify(sql, db.catalog(), true);
     }
 
-    int clientOpened() {
+    public int clientOpened() {
         return clients.incrementAndGet();
     }
 
@@ -173,7 +174,7 @@ public final class RouterContext {
         clients.decrementAndGet();
     }
 
-    void close() {
+    public void close() {
         classifierPool.shutdownNow();
     }
 }
