@@ -22,8 +22,6 @@ final class NodeProbe {
 
     private final Pool pool;
     private final EventLoop loop;
-    /** The connection already named (a pool of one: almost always the one used next). */
-    private volatile ServerConnection named;
 
     NodeProbe(Pool pool, EventLoop loop) {
         this.pool = pool;
@@ -61,10 +59,6 @@ final class NodeProbe {
             return;
         }
         String text = sql;
-        if (named != conn) {
-            named = conn;
-            text = "SET application_name = '" + ReadGate.PROBE_APPLICATION_NAME + "'; " + sql;
-        }
         justBeforeSend.run();
         ScheduledFuture<?> timeout = loop.schedule(() -> conn.close("WAL position query unanswered for "
                 + TIMEOUT_MILLIS + " ms"), TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);

@@ -7,14 +7,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * and the WAL position that covers them.
  *
  * <p>Every unit of work that ran on the primary and ended outside a transaction counts when its ReadyForQuery is
- * forwarded to the client ({@link #acknowledge}; counting more than the commits only costs speed). A probe
- * ({@code SELECT pg_current_wal_insert_lsn()} on a dedicated connection) reads the ack counter just before it is
- * sent: every unit counted by then had committed on the primary, so its commit record is in the WAL before the
- * insert position the probe returns. Why the insert position rather than pg_current_wal_lsn() (the write
- * position): with {@code synchronous_commit = off} (which a client may set for its own session) a commit is
- * acknowledged before its WAL is written, so only the insert position is sure to cover it; the price is that a
- * read may wait for WAL of transactions still in progress, which reaches the replicas at the next flush
- * (a commit, or the WAL writer within wal_writer_delay).
+ * forwarded to the client ({@link #acknowledge}; counting more than the commits only costs speed). A probe on a
+ * dedicated connection reads the ack counter just before it is sent: every unit counted by then had committed on
+ * the primary. The probe returns {@code pg_current_wal_flush_lsn()} (with synchronous_commit on, the default, a
+ * commit is acknowledged only once its WAL is flushed, so the flush position covers it) or, on a server whose
+ * default is {@code synchronous_commit = off}, {@code pg_current_wal_insert_lsn()} (commits are acknowledged
+ * before their WAL is written). Not the insert position always: it also holds WAL of transactions still open,
+ * which nobody flushes until their commit, so reads waited out causal_wait for it. A client that sets
+ * synchronous_commit off for its own session gets its commits covered once they are flushed (within
+ * wal_writer_delay, 200 ms by default): a read in that window may miss them.
  *
  * <p>Also keeps when the primary was first seen at each position (sampled): the replica lag in time is how long
  * ago the primary first had WAL that the replica has not replayed (see {@link #firstSeenBeyond}). An idle primary
@@ -125,7 +126,7 @@ final class PrimaryWal {
         return latestNanos;
     }
 
-    /** A probe sent when the counter stood at {@code ackAtSend} answered {@code insertLsn}. */
+    /** A probe sent when the counter stood at {@code ackAtSend} answered position {@code insertLsn}. */
     synchronized void answered(long ackAtSend, long insertLsn, long nowNanos) {
         Coverage c = coverage;
         long lsn = coveringEnd(insertLsn);

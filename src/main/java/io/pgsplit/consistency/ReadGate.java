@@ -37,7 +37,16 @@ public final class ReadGate implements AutoCloseable, io.pgsplit.topology.Replic
     private static final Logger log = LoggerFactory.getLogger(ReadGate.class);
     /** What the position probes' dedicated connections call themselves (application_name in pg_stat_activity). */
     public static final String PROBE_APPLICATION_NAME = "pgsplit-wal-probe";
-    static final String PRIMARY_SQL = "SELECT pg_current_wal_insert_lsn()";
+    /**
+     * The flush position covers every commit acknowledged with synchronous_commit on (the default: a commit is
+     * acknowledged after its WAL is flushed); only it is sure to reach the replicas soon. The insert position
+     * also holds WAL of transactions still open, which the WAL writer does not flush on its own (it flushes
+     * whole pages and asynchronous commits), so reads waited for it and went to the primary under write load.
+     * With a server default of synchronous_commit = off, commits are acknowledged before the flush: then the
+     * insert position.
+     */
+    static final String PRIMARY_SQL = "SELECT CASE WHEN current_setting('synchronous_commit') = 'off' "
+            + "THEN pg_current_wal_insert_lsn() ELSE pg_current_wal_flush_lsn() END";
     static final String REPLICA_SQL = "SELECT pg_last_wal_replay_lsn()";
     /** While reads wait, a replica is asked again at most this often (its answers are usually a few µs behind). */
     private static final long REPROBE_GAP_NANOS = TimeUnit.MICROSECONDS.toNanos(500);

@@ -1,5 +1,6 @@
 package io.pgsplit.server;
 
+import io.pgsplit.session.RouterContext;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.pool.HealthCheck;
@@ -46,7 +47,7 @@ public final class Pgsplit implements AutoCloseable {
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
         // WAL positions of the primary and the replicas, for causal reads and the lag limits
-        server.context().databases().values().forEach(db -> db.reads().start());
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::start);
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
         List<Node> nodes = new ArrayList<>();
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
@@ -133,7 +134,7 @@ public final class Pgsplit implements AutoCloseable {
             watcher.close();
         }
         catalog.stop();
-        server.context().databases().values().forEach(db -> db.reads().close());
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
         health.close();
         server.close();
         log.info("pgsplit stopped");

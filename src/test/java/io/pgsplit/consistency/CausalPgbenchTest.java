@@ -37,7 +37,7 @@ class CausalPgbenchTest {
                 .start()) {
             assertNoFailures(run(pgbench(router, 100, "-b", "tpcb-like")), 100);
             assertNoFailures(run(pgbench(router, 300, "-b", "select-only@9", "-b", "tpcb-like@1")), 300);
-            ReadStats stats = router.router().context().database("app").reads().stats();
+            ReadStats stats = router.router().context().reads("app").stats();
             assertTrue(stats.replicaReads() > 0, "the read-mostly mix read on replicas: " + stats.snapshot());
         }
         try (Connection c = Jdbc.connect(cluster, "primary", PgClusterExtension.DB, cluster.superuser(),

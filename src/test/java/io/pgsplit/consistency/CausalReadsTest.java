@@ -110,7 +110,7 @@ class CausalReadsTest {
             assertEquals(0, t.stale() + t.errors(), t.toString());
             // the reads still go to replicas: to the one that keeps up (r2), not to the lagging r1 or the primary
             assertTrue(t.onReplica() >= ROUNDS * 8 / 10, t.toString());
-            ReadStats stats = router.router().context().database("app").reads().stats();
+            ReadStats stats = router.router().context().reads("app").stats();
             assertTrue(stats.waits() > 0, "reads right after a write wait for a replica: " + stats.snapshot());
         }
     }
@@ -217,7 +217,7 @@ class CausalReadsTest {
                 Tally t = writeThenRead(c, c, 50);
                 assertEquals(0, t.stale() + t.errors(), t.toString());
                 assertTrue(t.onReplica() <= 5, "reads right after a write went to the primary: " + t);
-                ReadStats stats = router.router().context().database("app").reads().stats();
+                ReadStats stats = router.router().context().reads("app").stats();
                 assertTrue(stats.count(true, ReadCheck.Outcome.TIMED_OUT) + stats.count(true, ReadCheck.Outcome.NO_REPLICA)
                         >= 45, stats.snapshot().toString());
             }

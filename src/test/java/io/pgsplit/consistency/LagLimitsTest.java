@@ -55,12 +55,12 @@ class LagLimitsTest {
             writer.start();
             // r1 falls behind, is taken out of the rotation: 40 reads in a row, none on r1
             awaitReads(st, lagging, false, "r1 kept getting reads while " + routing + " and 1 s behind: "
-                    + router.router().context().database("app").reads().replicaStates());
+                    + router.router().context().reads("app").replicaStates());
             writing.set(false);
             writer.join(10_000);
             // the writes stop, r1 replays them (1 s later), and gets reads again
             awaitReads(st, lagging, true, "r1 never got reads back after catching up: "
-                    + router.router().context().database("app").reads().replicaStates());
+                    + router.router().context().reads("app").replicaStates());
         } finally {
             writing.set(false);
             writer.join(10_000);

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.pool;
 
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PgsplitConfig;
@@ -34,27 +34,6 @@ public final class DatabaseRuntime {
         this.topology = Topology.of(name, config);
         this.balancer = new ReadBalancer(topology, config.effectiveLoadBalancing(root.routing()),
                 config.effectivePrimaryReads(root.routing()));
-        this.reads = new io.pgsplit.consistency.ReadGate(name, topology.primary(), topology.replicas(),
-                this::probePool, pools.eventLoopGroup().next(), root.routing());
-    }
-
-    /** Causal and session reads, lag limits: where the replicas stand (package consistency). */
-    private final io.pgsplit.consistency.ReadGate reads;
-
-    public io.pgsplit.consistency.ReadGate reads() {
-        return reads;
-    }
-
-    /** A private pool of one connection for WAL-position queries on {@code node}, as the first configured user. */
-    private Pool probePool(Node node) {
-        UserConfig user = root.users().values().iterator().next();
-        String password = user.serverPassword();
-        PoolConfig settings = root.pool().toBuilder().poolSize(1).minPoolSize(0).reservePoolSize(0)
-                .maxDbConnections(0).maxUserConnections(0).queryWaitTimeout(java.time.Duration.ofSeconds(10))
-                .serverIdleTimeout(java.time.Duration.ZERO).serverLifetime(java.time.Duration.ZERO)
-                .serverResetQuery("").preparedStatementCacheSize(1).build();
-        return pools.privatePool(node, new ServerCredentials(user.serverUser(), password == null
-                || password.isEmpty() ? null : password, config.serverDatabase()), settings);
     }
 
     /**
@@ -70,7 +49,7 @@ public final class DatabaseRuntime {
     }
 
     /** A copy of {@code serverStatement} prepared at {@code preparedAt} was refused with {@code error}. */
-    void markStale(String serverStatement, long preparedAt, byte[] error) {
+    public void markStale(String serverStatement, long preparedAt, byte[] error) {
         if (staleBefore.size() > 100_000) {
             staleBefore.clear(); // bounded: forgetting only makes pgsplit lenient (old statements run on new copies)
         }
@@ -83,7 +62,7 @@ public final class DatabaseRuntime {
      * error PostgreSQL answered (clients such as pgjdbc recognise it, e.g. by its routine field, and
      * prepare again); otherwise null.
      */
-    byte[] staleError(String serverStatement, long parsedAt) {
+    public byte[] staleError(String serverStatement, long parsedAt) {
         StaleMark mark = staleBefore.isEmpty() ? null : staleBefore.get(serverStatement);
         return mark != null && parsedAt <= mark.before() ? mark.error() : null;
     }
@@ -92,7 +71,7 @@ public final class DatabaseRuntime {
         return catalog;
     }
 
-    void catalog(io.pgsplit.route.FunctionCatalog catalog) {
+    public void catalog(io.pgsplit.route.FunctionCatalog catalog) {
         this.catalog = catalog;
     }
 
@@ -145,29 +124,54 @@ public final class DatabaseRuntime {
                 ? null : password, config.serverDatabase()), settings);
     }
 
-    boolean primaryServesReads() {
+    public boolean primaryServesReads() {
         return balancer.primaryServesReads();
     }
 
-    boolean primaryInReadRotation() {
+    public boolean primaryInReadRotation() {
         return balancer.primaryInReadRotation();
     }
 
     /** Replicas that may take reads now. */
-    int replicasUp() {
+    public int replicasUp() {
         return topology.readCandidateCount();
     }
 
-    /**
-     * A node for a read: a replica that is within the lag limits and has replayed {@code minLsn} (0: any; see
-     * ReadGate), by the configured balancing, or the primary per primary_reads; null if none.
-     */
-    Node pickReadNode(Node exclude, long minLsn) {
-        return balancer.pickReadNode(exclude, reads, minLsn);
+    /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
+    public Node pickReadNode(Node exclude) {
+        return balancer.pickReadNode(exclude);
     }
 
-    /** A replica by name, or one of a group, that is up and past {@code minLsn}; else the primary if it serves reads. */
-    Node pickNamed(String nameOrGroup, Node exclude, long minLsn) {
-        return balancer.pickNamed(nameOrGroup, exclude, reads, minLsn);
+    /**
+     * As {@link #pickReadNode(Node)}, among the replicas {@code filter} admits for a read that needs WAL position
+     * {@code minLsn} replayed (the causal-reads gate: lag limits, replayed positions).
+     */
+    public Node pickReadNode(Node exclude, io.pgsplit.topology.ReplicaFilter filter, long minLsn) {
+        return balancer.pickReadNode(exclude, filter, minLsn);
+    }
+
+    /** A replica by name, or one of a group, that is up; null if none. */
+    public Node pickNamed(String nameOrGroup, Node exclude) {
+        return balancer.pickNamed(nameOrGroup, exclude);
+    }
+
+    /** As {@link #pickNamed(String, Node)}, among the replicas {@code filter} admits for {@code minLsn}. */
+    public Node pickNamed(String nameOrGroup, Node exclude, io.pgsplit.topology.ReplicaFilter filter, long minLsn) {
+        return balancer.pickNamed(nameOrGroup, exclude, filter, minLsn);
+    }
+
+    /**
+     * A pool of its own (one connection, never a client's) on {@code node}, logged in as the first configured
+     * user, for pgsplit's own queries there: the WAL-position probes of causal reads.
+     */
+    public Pool privatePool(Node node, String applicationName) {
+        UserConfig user = root.users().values().iterator().next();
+        String password = user.serverPassword();
+        PoolConfig settings = root.pool().toBuilder().poolSize(1).minPoolSize(0).reservePoolSize(0)
+                .maxDbConnections(0).maxUserConnections(0).queryWaitTimeout(java.time.Duration.ofSeconds(10))
+                .serverIdleTimeout(java.time.Duration.ZERO).serverLifetime(java.time.Duration.ZERO)
+                .serverResetQuery("").preparedStatementCacheSize(1).build();
+        return pools.privatePool(node, new ServerCredentials(user.serverUser(), password == null
+                || password.isEmpty() ? null : password, config.serverDatabase(), applicationName), settings);
     }
 }
