@@ -512,7 +512,8 @@ run_pgbench() {
   # shellcheck disable=SC2207
   local args=(-h 127.0.0.1 -p "$port" -U bench -n -M "$mode" -c "$clients" -j "$jobs" -T "$DURATION"
               $(workload_args "$workload") --log --log-prefix="$logdir/tx" bench)
-  printf '%s: pgbench %s\n' "$tag" "${args[*]}" >>"$CMDS"
+  local opts; opts=$(target_options "$target")
+  printf '%s: %spgbench %s\n' "$tag" "${opts:+PGOPTIONS='$opts' }" "${args[*]}" >>"$CMDS"
   local before="" after=""
   [[ $tag == warmup-* ]] || before=$(stable_lookups)
   c0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
@@ -521,7 +522,7 @@ run_pgbench() {
   if [[ -n "$before" ]]; then
     after=$(stable_lookups)
     R_SHARE=$(awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " "); p = y[1] - x[1]; r = y[2] - x[2];
-      h = y[3] - x[3]; if (h < 0) h = y[3]; reads = r + p - 2 * h; if (reads > 0) printf "%.1f", 100 * r / reads}')
+      h = y[3] - x[3]; if (h < 0) h = y[3]; reads = r + p - 2 * h; if (reads > 0 && reads > h) printf "%.1f", 100 * r / reads}')
   fi
   local o="$logdir/stdout"
   R_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$o" | head -1)
