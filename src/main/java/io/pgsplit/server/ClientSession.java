@@ -1176,11 +1176,22 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             // Before the messages go: a ParseComplete pgsplit answers itself is held back too.
             u.heldReplies = new ArrayList<>(4);
         }
+        boolean needsFlush = !u.endsWithSync && !endsWithFlush(u);
         writeMessages(u, conn, false);
         if (!u.retryable) {
             u.releaseMessages();
         }
+        if (needsFlush) {
+            // Extended messages cut off by a Query (no Sync, no Flush): PostgreSQL keeps their replies in
+            // its output buffer until it is told to flush, and the next unit waits for those replies, so
+            // without this nothing moved again (issue 18, found by ProtocolFuzzTest).
+            conn.write(Messages.flush());
+        }
         conn.flush();
+    }
+
+    private static boolean endsWithFlush(Unit u) {
+        return !u.messages.isEmpty() && u.messages.get(u.messages.size() - 1).getByte(0) == MessageType.Frontend.FLUSH;
     }
 
     private boolean nothingInFlight() {

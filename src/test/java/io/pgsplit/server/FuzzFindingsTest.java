@@ -1,0 +1,92 @@
+package io.pgsplit.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.testing.PgClusterExtension;
+import io.pgsplit.testing.RouterFixture;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Regression tests for what {@link ProtocolFuzzTest} found, each the fuzzer's (shrunk) case replayed
+ * with a raw client, against pgsplit in front of the real cluster.
+ */
+@ExtendWith(PgClusterExtension.class)
+class FuzzFindingsTest {
+    static RouterFixture router;
+
+    @BeforeAll
+    static void start(LocalPgCluster c) throws Exception {
+        router = RouterFixture.builder(c).pool("pool_mode: transaction, pool_size: 4")
+                .listen("startup_timeout: 3s, max_message_size: 1MB").start();
+    }
+
+    @AfterAll
+    static void stop() {
+        router.close();
+    }
+
+    private Wire loggedIn() throws Exception {
+        Wire w = new Wire(router.host(), router.port());
+        w.loginTrust("trustuser", "app");
+        return w;
+    }
+
+    static byte[] parse(String name, String sql) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        Wire.writeCString(b, name);
+        Wire.writeCString(b, sql);
+        b.write(0);
+        b.write(0);
+        return Wire.typed('P', b.toByteArray());
+    }
+
+    static byte[] sync() {
+        return Wire.typed('S', new byte[0]);
+    }
+
+    /** Message types read up to and including the {@code n}th ReadyForQuery. */
+    static List<Character> readThroughReady(Wire w, int n) throws Exception {
+        List<Character> types = new ArrayList<>();
+        int seen = 0;
+        while (seen < n) {
+            Wire.Msg m = w.read();
+            if (m.type() != 'S') { // ParameterStatus may come any time (pgsplit replays settings)
+                types.add(m.type());
+            }
+            if (m.type() == 'Z') {
+                seen++;
+            }
+        }
+        return types;
+    }
+
+    /**
+     * A named Parse without Sync, answered by pgsplit itself (the server connection already has the
+     * statement), then a simple Query: the synthetic ParseComplete must reach the client, and what
+     * follows must be answered.
+     */
+    @Test
+    void parseWithoutSyncOfAStatementTheServerHasThenQuery() throws Exception {
+        try (Wire w = loggedIn()) {
+            w.send(parse("a", "SELECT 1 AS fuzz_known"));
+            w.send(sync());
+            assertEquals(List.of('1', 'Z'), readThroughReady(w, 1));
+            w.send(parse("b", "SELECT 1 AS fuzz_known"));
+            w.send(Wire.query(""));
+            w.send(sync());
+            w.send(Wire.query("SELECT 23063"));
+            List<Character> types = readThroughReady(w, 3);
+            assertEquals(List.of('1', 'I', 'Z', 'Z', 'T', 'D', 'C', 'Z'), types);
+        }
+    }
+}
