@@ -11,7 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import io.pgsplit.testing.LogCapture;
+import io.pgsplit.testing.NettyLeaks;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -23,9 +26,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(PgClusterExtension.class)
 class FuzzFindingsTest {
     static RouterFixture router;
+    static NettyLeaks leaks;
+    static LogCapture logs;
 
     @BeforeAll
     static void start(LocalPgCluster c) throws Exception {
+        leaks = NettyLeaks.paranoid();
+        logs = LogCapture.start();
         router = RouterFixture.builder(c).pool("pool_mode: transaction, pool_size: 4")
                 .listen("startup_timeout: 3s, max_message_size: 1MB").start();
     }
@@ -33,6 +40,18 @@ class FuzzFindingsTest {
     @AfterAll
     static void stop() {
         router.close();
+        logs.close();
+        leaks.close();
+    }
+
+    @AfterEach
+    void noLeaksNoWarnings() throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (router.router().context().clientCount() > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(List.of(), leaks.leakReports(logs), "Netty buffer leaks");
+        assertEquals(List.of(), logs.events(), "logged at WARN or above");
     }
 
     private Wire loggedIn() throws Exception {
@@ -87,6 +106,25 @@ class FuzzFindingsTest {
             w.send(Wire.query("SELECT 23063"));
             List<Character> types = readThroughReady(w, 3);
             assertEquals(List.of('1', 'I', 'Z', 'Z', 'T', 'D', 'C', 'Z'), types);
+        }
+    }
+
+    /**
+     * A read routed to a replica keeps its messages while in flight (it may be re-run on the primary);
+     * the client breaking the protocol meanwhile must not leak them.
+     */
+    @Test
+    void clientClosedWhileARetryableReadIsInFlight() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            try (Wire w = loggedIn()) {
+                ByteArrayOutputStream b = new ByteArrayOutputStream();
+                b.writeBytes(Wire.query("SELECT pg_sleep(0.05)"));
+                b.writeBytes(Wire.typed('B', new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 9})); // malformed Bind
+                w.send(b.toByteArray());
+                Map<Character, String> f = w.readError().fields();
+                assertEquals("08P01", f.get('C'), f.toString());
+                assertTrue(w.closedByPeer());
+            }
         }
     }
 }
