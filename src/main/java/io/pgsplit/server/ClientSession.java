@@ -116,6 +116,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private ByteBuf partial;
     private int streamRemaining;
     private boolean copyIn;
+    /**
+     * The active connection got extended-protocol messages with no Sync after them yet (a Flush, or a
+     * Query cut them off): the server is inside their implicit transaction, so the client stays on the
+     * connection, and it is not clean to reuse (issue 18: it went back to the pool, and the next
+     * client's Sync committed a vanished client's INSERT).
+     */
+    private boolean unsynced;
     private boolean lastCommandWasCommit;
     /** The client's work got an ErrorResponse since the last ReadyForQuery (an implicit transaction failed). */
     private boolean errorSinceReady;
@@ -567,7 +574,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
 
     /** An open transaction, COPY or pinned session state ties the client to its current connection. */
     private boolean mustStayOnActive() {
-        return active.state.transactionStatus != 'I' || clientTxnStatus != 'I' && deferredBegin == null || copyIn
+        return active.state.transactionStatus != 'I' || clientTxnStatus != 'I' && deferredBegin == null || copyIn || unsynced
                 || sessionState.pinned() && mode != PoolMode.SESSION;
     }
 
@@ -681,6 +688,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         streamRemaining = 0;
         serverSkippingToSync = false;
+        unsynced = false;
     }
 
     // =====================================================================================
@@ -1048,6 +1056,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (!isPlainExtendedOrSimple(u)) {
             return false;
         }
+        if (u.sql != null && u.sql.indexOf('\uFFFD') >= 0) {
+            // Bytes that are not UTF-8 (decoded to U+FFFD): the server refuses the statement (22021), so
+            // answering it here would tell the client it is in a transaction that never began (issue 18).
+            return false;
+        }
         pending.poll();
         deferredBegin = u;
         u.virtual = true;
@@ -1178,6 +1191,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         boolean needsFlush = !u.endsWithSync && !endsWithFlush(u);
         writeMessages(u, conn, false);
+        unsynced = !u.endsWithSync;
         if (!u.retryable) {
             u.releaseMessages();
         }
@@ -1976,6 +1990,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private boolean canRelease(ServerConnection conn) {
+        if (unsynced) {
+            return false;
+        }
         if (mode == PoolMode.SESSION) {
             // Pinned state (LISTEN above all) stays active: a parked connection's replies are dropped,
             // so a parked LISTEN connection would swallow the client's notifications.
@@ -2078,8 +2095,15 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         }
         if (active != null) {
             ServerConnection conn = active;
-            boolean clean = expects.isEmpty() && conn.state.transactionStatus == 'I' && !copyIn && conn.isActive();
+            boolean clean = expects.isEmpty() && conn.state.transactionStatus == 'I' && !copyIn && !unsynced
+                    && conn.isActive();
             boolean dirty = sessionState.hasAny() || mode == PoolMode.SESSION;
+            if ((!expects.isEmpty() || unsynced) && conn.isActive()) {
+                // The client's statement may still be running: closing the connection alone leaves it running
+                // (and its transaction open) until it next writes to the socket, a pg_sleep(60) for a minute.
+                // The connection is closed, never reused, so the cancel cannot hit another client's work.
+                conn.cancel();
+            }
             unbind();
             conn.pool().release(conn, !clean ? ReleaseMode.CLOSE : dirty ? ReleaseMode.RESET : ReleaseMode.REUSE);
         }

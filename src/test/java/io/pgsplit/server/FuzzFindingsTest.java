@@ -127,4 +127,62 @@ class FuzzFindingsTest {
             }
         }
     }
+
+    static byte[] bytes(int... v) {
+        byte[] b = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = (byte) v[i];
+        }
+        return b;
+    }
+
+    static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            b.writeBytes(p);
+        }
+        return b.toByteArray();
+    }
+
+    /** Sends {@code payload}, Sync and a probe query; returns the message types up to the probe's answer. */
+    private List<Character> answersProbe(byte[] payload) throws Exception {
+        try (Wire w = loggedIn()) {
+            w.send(concat(payload, sync(), Wire.query("SELECT 23063")));
+            List<Character> types = new ArrayList<>();
+            while (true) {
+                Wire.Msg m = w.read();
+                types.add(m.type());
+                if (m.type() == 'D' && new String(m.body(), StandardCharsets.UTF_8).endsWith("23063")) {
+                    assertEquals('C', w.read().type());
+                    assertEquals('Z', w.read().type());
+                    return types;
+                }
+            }
+        }
+    }
+
+    /** Found hanging once (not reproduced since): a Flush alone, then Parse/Query mixes without Sync. */
+    @Test
+    void flushAloneThenParsesAndQueriesWithoutSync() throws Exception {
+        byte[] describe = Wire.typed('D', concat("Ss2".getBytes(StandardCharsets.US_ASCII), bytes(0xc0, 0x80, 0)));
+        byte[] bind = Wire.typed('B', concat("nosuch".getBytes(), bytes(0), "s1".getBytes(), bytes(0, 0, 1, 0, 1, 0, 0, 0, 0)));
+        byte[] badName = Wire.typed('P', concat(bytes(0xf4, 0x90, 0x80, 0), " ".getBytes(), bytes(0, 0, 0)));
+        answersProbe(concat(Wire.typed('H', new byte[0]), badName, Wire.query("SELECT repeat('x', 20000)"),
+                parse("", ""), Wire.query("SELECT repeat('x', 20000)"), bind, describe, parse("p1", "")));
+    }
+
+    /**
+     * A BEGIN whose text is not valid UTF-8 is refused by PostgreSQL (22021). pgsplit answered it itself
+     * (deferred BEGIN), then the server refused it when it went out with the next statement: the client
+     * believed it was in a transaction while its statements ran in autocommit.
+     */
+    @Test
+    void beginWithInvalidUtf8IsRefusedAsOnPostgres() throws Exception {
+        try (Wire w = loggedIn()) {
+            w.send(Wire.typed('Q', concat("BEGIN".getBytes(StandardCharsets.US_ASCII), bytes(0xed, 0xa0, 0x80, 0))));
+            Map<Character, String> f = w.readError().fields();
+            assertEquals("22021", f.get('C'), f.toString());
+            assertEquals('I', (char) w.readUntil('Z').body()[0]);
+        }
+    }
 }
