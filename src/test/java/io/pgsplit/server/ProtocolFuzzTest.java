@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.pgsplit.auth.ScramClientExchange;
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.LogCapture;
 import io.pgsplit.testing.NettyLeaks;
@@ -808,7 +808,7 @@ class ProtocolFuzzTest {
     }
 
     private static void awaitNoClientSessionsBut(int others) throws InterruptedException {
-        RouterContext c = router.router().context();
+        io.pgsplit.session.RouterContext c = router.router().context();
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (c.clientCount() > others + 1 && System.nanoTime() < deadline) { // + the health connection
             Thread.sleep(20);

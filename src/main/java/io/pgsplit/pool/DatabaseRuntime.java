@@ -1,0 +1,149 @@
+package io.pgsplit.pool;
+
+import io.pgsplit.config.DatabaseConfig;
+import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.config.PoolConfig;
+import io.pgsplit.config.UserConfig;
+import io.pgsplit.pool.Pool;
+import io.pgsplit.pool.PoolManager;
+import io.pgsplit.pool.ServerCredentials;
+import io.pgsplit.topology.Node;
+import io.pgsplit.topology.ReadBalancer;
+import io.pgsplit.topology.Topology;
+import java.util.List;
+
+/**
+ * One configured database at run time: its {@link Topology} (nodes, their roles and health), the
+ * {@link ReadBalancer} over it, and the pools (per node and user) its clients borrow server
+ * connections from. Node state is read here, never set: see {@link io.pgsplit.topology.Node}.
+ */
+public final class DatabaseRuntime {
+    private final String name;
+    private final DatabaseConfig config;
+    private final PgsplitConfig root;
+    private final PoolManager pools;
+    private final Topology topology;
+    private final ReadBalancer balancer;
+    private volatile io.pgsplit.route.FunctionCatalog catalog = io.pgsplit.route.FunctionCatalog.EMPTY;
+
+    public DatabaseRuntime(String name, PgsplitConfig root, PoolManager pools) {
+        this.name = name;
+        this.root = root;
+        this.config = root.databases().get(name);
+        this.pools = pools;
+        this.topology = Topology.of(name, config);
+        this.balancer = new ReadBalancer(topology, config.effectiveLoadBalancing(root.routing()),
+                config.effectivePrimaryReads(root.routing()));
+    }
+
+    /**
+     * Server statement name to a prepare sequence before which its result shape changed: a server copy
+     * prepared then was found stale (0A000), so DDL came after it. A client statement parsed no later
+     * than that is stale on PostgreSQL too and must fail like it, even where pgsplit has a fresh copy.
+     */
+    private final java.util.concurrent.ConcurrentHashMap<String, StaleMark> staleBefore =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** PostgreSQL's own ErrorResponse (bytes) for statements prepared no later than {@code before}. */
+    private record StaleMark(long before, byte[] error) {
+    }
+
+    /** A copy of {@code serverStatement} prepared at {@code preparedAt} was refused with {@code error}. */
+    public void markStale(String serverStatement, long preparedAt, byte[] error) {
+        if (staleBefore.size() > 100_000) {
+            staleBefore.clear(); // bounded: forgetting only makes pgsplit lenient (old statements run on new copies)
+        }
+        staleBefore.merge(serverStatement, new StaleMark(preparedAt, error),
+                (old, now) -> old.before() >= now.before() ? old : now);
+    }
+
+    /**
+     * For a client statement parsed at {@code parsedAt} that predates a shape change of its result: the
+     * error PostgreSQL answered (clients such as pgjdbc recognise it, e.g. by its routine field, and
+     * prepare again); otherwise null.
+     */
+    public byte[] staleError(String serverStatement, long parsedAt) {
+        StaleMark mark = staleBefore.isEmpty() ? null : staleBefore.get(serverStatement);
+        return mark != null && parsedAt <= mark.before() ? mark.error() : null;
+    }
+
+    public io.pgsplit.route.FunctionCatalog catalog() {
+        return catalog;
+    }
+
+    public void catalog(io.pgsplit.route.FunctionCatalog catalog) {
+        this.catalog = catalog;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Topology topology() {
+        return topology;
+    }
+
+    /** The primary now (it may change at run time: take it once per decision). */
+    public Node primary() {
+        return topology.primary();
+    }
+
+    public List<Node> replicas() {
+        return topology.replicas();
+    }
+
+    public List<Node> nodes() {
+        return topology.nodes();
+    }
+
+    /**
+     * The pool for {@code node} and {@code user}, found again without allocating: every transaction in
+     * transaction pooling asks for it. Config is fixed for the life of a DatabaseRuntime.
+     * (Two racing first calls both reach the PoolManager, which hands out a single pool per key.)
+     */
+    public Pool pool(Node node, UserConfig user) {
+        java.util.concurrent.ConcurrentHashMap<String, Pool> byUser = poolsByNode.get(node);
+        if (byUser == null) {
+            byUser = poolsByNode.computeIfAbsent(node, n -> new java.util.concurrent.ConcurrentHashMap<>());
+        }
+        Pool pool = byUser.get(user.name());
+        if (pool == null) { // a pool is only closed when the whole router shuts down
+            pool = newPool(node, user);
+            byUser.put(user.name(), pool);
+        }
+        return pool;
+    }
+
+    private final java.util.concurrent.ConcurrentHashMap<Node, java.util.concurrent.ConcurrentHashMap<String, Pool>>
+            poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private Pool newPool(Node node, UserConfig user) {
+        PoolConfig settings = root.poolFor(name, user.name());
+        String password = user.serverPassword();
+        return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
+                ? null : password, config.serverDatabase()), settings);
+    }
+
+    public boolean primaryServesReads() {
+        return balancer.primaryServesReads();
+    }
+
+    public boolean primaryInReadRotation() {
+        return balancer.primaryInReadRotation();
+    }
+
+    /** Replicas that may take reads now. */
+    public int replicasUp() {
+        return topology.readCandidateCount();
+    }
+
+    /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
+    public Node pickReadNode(Node exclude) {
+        return balancer.pickReadNode(exclude);
+    }
+
+    /** A replica by name, or one of a group, that is up; null if none. */
+    public Node pickNamed(String nameOrGroup, Node exclude) {
+        return balancer.pickNamed(nameOrGroup, exclude);
+    }
+}

@@ -1,0 +1,46 @@
+package io.pgsplit.session;
+
+import java.security.SecureRandom;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The BackendKeyData pgsplit gives each client: a random process id and secret (unguessable), and
+ * the way back from a CancelRequest carrying them to the client's session.
+ */
+public final class CancelRegistry {
+    private record Entry(int secret, ClientSession session) {
+    }
+
+    private final SecureRandom random = new SecureRandom();
+    private final ConcurrentHashMap<Integer, Entry> sessions = new ConcurrentHashMap<>();
+
+    int register(ClientSession session) {
+        while (true) {
+            int pid = random.nextInt(Integer.MAX_VALUE - 1) + 1;
+            if (sessions.putIfAbsent(pid, new Entry(random.nextInt(), session)) == null) {
+                return pid;
+            }
+        }
+    }
+
+    int secretOf(int pid) {
+        Entry e = sessions.get(pid);
+        return e == null ? 0 : e.secret;
+    }
+
+    void unregister(int pid) {
+        sessions.remove(pid);
+    }
+
+    /** Forwards a cancel to the session holding this key; a wrong key does nothing (as in PostgreSQL). */
+    void cancel(int pid, int secret) {
+        Entry e = sessions.get(pid);
+        if (e != null && e.secret == secret) {
+            e.session.cancelRequested();
+        }
+    }
+
+    public int size() {
+        return sessions.size();
+    }
+}

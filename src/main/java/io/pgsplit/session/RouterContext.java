@@ -1,0 +1,180 @@
+package io.pgsplit.session;
+
+import io.pgsplit.pool.DatabaseRuntime;
+import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.session.CancelRegistry;
+import io.pgsplit.pool.PoolManager;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.pgsplit.route.Classification;
+import io.pgsplit.route.ParsedQuery;
+import io.pgsplit.route.QueryFingerprint;
+import io.pgsplit.route.ClassifierSettings;
+import io.pgsplit.route.Router;
+import io.pgsplit.route.SqlClassifier;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** What every client session shares: the config, databases, classifier, router and cancel keys. */
+public final class RouterContext {
+    private final PgsplitConfig config;
+    private final Map<String, DatabaseRuntime> databases = new LinkedHashMap<>();
+    private final SqlClassifier classifier;
+    private final Router router;
+    private final CancelRegistry cancels = new CancelRegistry();
+    private final AtomicInteger clients = new AtomicInteger();
+    /** Statements at least this long are parsed off the event loop on a cache miss (a 1 KB parse takes ~0.5 ms). */
+    static final int OFFLOAD_LENGTH = 1024;
+    private final java.util.concurrent.ExecutorService classifierPool = java.util.concurrent.Executors.newFixedThreadPool(
+            Math.max(1, Runtime.getRuntime().availableProcessors() / 2), r -> {
+                Thread t = new Thread(r, "pgsplit-classifier");
+                t.setDaemon(true);
+                return t;
+            });
+    private final Cache<String, ParsedQuery> fingerprints = Caffeine.newBuilder()
+            .maximumWeight(8L << 20).weigher((String k, ParsedQuery v) -> 64 + 2 * k.length()).build();
+    /**
+     * What clients were told at log-in (ParameterStatus), by database, user and start-up parameters; see
+     * LoginHandler#finish. Bounded: cleared when full (entries are cheap to learn again).
+     */
+    private final Map<String, Map<String, String>> knownLogins = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public Map<String, String> knownLogin(String key) {
+        return knownLogins.get(key);
+    }
+
+    public void rememberLogin(String key, Map<String, String> report) {
+        if (knownLogins.size() >= 1024) {
+            knownLogins.clear();
+        }
+        knownLogins.put(key, Map.copyOf(report));
+    }
+
+    public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
+                         Set<String> writeFunctions) {
+        this.config = config;
+        for (String db : config.databases().keySet()) {
+            databases.put(db, new DatabaseRuntime(db, config, pools));
+        }
+        ClassifierSettings d = ClassifierSettings.defaults();
+        this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
+                config.routing().maxNestingDepth(), config.routing().classifierCacheBytes(), d.parseTimeout(),
+                readOnlyFunctions, writeFunctions));
+        this.router = router;
+    }
+
+    public PgsplitConfig config() {
+        return config;
+    }
+
+    public DatabaseRuntime database(String name) {
+        return databases.get(name);
+    }
+
+    public Map<String, DatabaseRuntime> databases() {
+        return databases;
+    }
+
+    public SqlClassifier classifier() {
+        return classifier;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public CancelRegistry cancels() {
+        return cancels;
+    }
+
+    /**
+     * Whether classifying {@code sql} now would run the parser on a long statement (milliseconds):
+     * such work goes to {@link #classifierPool()} so it never stalls an event loop.
+     */
+    public boolean slowToClassify(String sql, boolean standardConformingStrings) {
+        if (sql.length() < OFFLOAD_LENGTH || !standardConformingStrings
+                || sql.length() > config.routing().maxStatementLength()) {
+            return false;
+        }
+        if (classifier.cachedOrNull(sql) != null) {
+            return false;
+        }
+        String key = QueryFingerprint.of(sql);
+        return (key == null || fingerprints.getIfPresent(key) == null) && classifier.needsParser(sql);
+    }
+
+    /** Threads for parsing long statements off the event loops. */
+    public java.util.concurrent.Executor classifierPool() {
+        return classifierPool;
+    }
+
+    /**
+     * Classifies with the statement cache, and for reads that differ only in literal values (as
+     * pgbench's and most ORMs' simple-protocol queries do) with a second cache keyed by
+     * {@link QueryFingerprint}, so they are parsed once rather than once per value.
+     */
+    public Classification classify(String sql, DatabaseRuntime db, boolean standardConformingStrings) {
+        if (!standardConformingStrings || sql.length() > config.routing().maxStatementLength()) {
+            return classifier.classify(sql, db.catalog(), standardConformingStrings);
+        }
+        ParsedQuery exact = classifier.cachedOrNull(sql);
+        if (exact != null) {
+            return classifier.decide(exact, db.catalog());
+        }
+        String key = QueryFingerprint.of(sql);
+        if (key != null) {
+            ParsedQuery shared = fingerprints.getIfPresent(key);
+            if (shared != null) {
+                return classifier.decide(shared, db.catalog());
+            }
+        }
+        if (key != null) {
+            // The lexical pass settles most such reads without a parse; its facts do not depend on the literals, so
+            // every text of this fingerprint may share them.
+            ParsedQuery lexical = classifier.lexicalRead(sql);
+            if (lexical != null) {
+                fingerprints.put(key, lexical);
+                return classifier.decide(lexical, db.catalog());
+            }
+            // Parse the literal-free text with value lists collapsed: the same answer, minus the cost of
+            // parsing 2000 literals. If the reduced text does not parse, fall back to the full text.
+            Classification reduced = classifier.classify(QueryFingerprint.collapseLists(key), db.catalog(), true);
+            if (reduced.parsed().parsed() && reduced.parsed().statements().size() == 1) {
+                fingerprints.put(key, reduced.parsed());
+                return reduced;
+            }
+        }
+        String writeKey = key == null ? QueryFingerprint.ofWrite(sql) : null;
+        if (writeKey != null) {
+            ParsedQuery shared = fingerprints.getIfPresent(writeKey);
+            if (shared == null) {
+                shared = classifier.sharableWrite(sql);
+                if (shared != null) {
+                    fingerprints.put(writeKey, shared);
+                }
+            }
+            if (shared != null) {
+                return classifier.decide(shared, db.catalog());
+            }
+        }
+        return classifier.classify(sql, db.catalog(), true);
+    }
+
+    public int clientOpened() {
+        return clients.incrementAndGet();
+    }
+
+    public int clientCount() {
+        return clients.get();
+    }
+
+    public void clientClosed() {
+        clients.decrementAndGet();
+    }
+
+    public void close() {
+        classifierPool.shutdownNow();
+    }
+}
