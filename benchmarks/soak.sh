@@ -16,7 +16,7 @@ source "$(dirname "$0")/demo_env.sh"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done # not a bare wait: the demo is a job too
   demo_stop
 }
 trap cleanup EXIT
