@@ -46,6 +46,8 @@ public final class Pgsplit implements AutoCloseable {
         server.start();
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
+        // WAL positions of the primary and the replicas, for causal reads and the lag limits
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::start);
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
         List<Node> nodes = new ArrayList<>();
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
@@ -132,6 +134,7 @@ public final class Pgsplit implements AutoCloseable {
             watcher.close();
         }
         catalog.stop();
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
         health.close();
         server.close();
         log.info("pgsplit stopped");

@@ -68,6 +68,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     // ---- routing state ----
     /** Route hint of the whole session: from SET pgsplit.route or options=-c pgsplit.route=... */
     String sessionRoute;
+    /** Causal reads: this client's consistency level and its own acknowledged writes (package consistency). */
+    final io.pgsplit.consistency.SessionConsistency consistency;
+    /** The causal-reads gate of the client's database. */
+    final io.pgsplit.consistency.ReadGate reads;
     boolean standardConformingStrings;
     boolean readOnlyDefault;
     boolean serializableDefault;
@@ -117,6 +121,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.params = client.params();
         this.applicationName = client.applicationName();
         this.sessionRoute = client.sessionRoute();
+        this.consistency = client.consistency();
+        this.reads = ctx.reads(client.databaseName());
         this.standardConformingStrings = client.standardConformingStrings();
         this.readOnlyDefault = client.readOnlyDefault();
         this.replies = new ReplyTracker(this);

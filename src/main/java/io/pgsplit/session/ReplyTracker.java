@@ -423,6 +423,8 @@ final class ReplyTracker implements ServerDataListener {
                     if (status == 'I') {
                         s.params.settle(); // what a later ROLLBACK returns to
                     }
+                    s.consistency.acknowledging(s.reads, conn.node(), status, head.unit != null
+                            && head.unit.decision() != null && !head.unit.decision().isPrimary());
                     s.clientTxnStatus = status;
                     lastCommandWasCommit = false;
                     s.copyIn = false;
