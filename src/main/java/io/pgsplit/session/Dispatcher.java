@@ -152,7 +152,7 @@ final class Dispatcher {
     /** An open transaction, COPY or pinned session state ties the client to its current connection. */
     private boolean mustStayOnActive() {
         return s.active.state.transactionStatus != 'I' || s.clientTxnStatus != 'I' && s.deferredBegin == null
-                || s.copyIn || s.sessionState.pinned() && s.mode != PoolMode.SESSION;
+                || s.copyIn || s.unsynced || s.sessionState.pinned() && s.mode != PoolMode.SESSION;
     }
 
     private boolean nodeMatches(RouteDecision d, Node node) {
@@ -232,6 +232,9 @@ final class Dispatcher {
     }
 
     private boolean canRelease(ServerConnection conn) {
+        if (s.unsynced) {
+            return false;
+        }
         if (s.mode == PoolMode.SESSION) {
             // Pinned state (LISTEN above all) stays active: a parked connection's replies are dropped,
             // so a parked LISTEN connection would swallow the client's notifications.
@@ -319,6 +322,7 @@ final class Dispatcher {
             s.active.attach(null);
             s.active = null;
         }
+        s.unsynced = false;
         replies.unbound();
     }
 

@@ -179,6 +179,11 @@ final class OwnAnswers {
         if (!u.isPlainExtendedOrSimple()) {
             return false;
         }
+        if (u.sql() != null && u.sql().indexOf('\uFFFD') >= 0) {
+            // Bytes that are not UTF-8 (decoded to U+FFFD): the server refuses the statement (22021), so
+            // answering it here would tell the client it is in a transaction that never began (issue 18).
+            return false;
+        }
         s.pending.poll();
         s.deferredBegin = u;
         u.markVirtual();
