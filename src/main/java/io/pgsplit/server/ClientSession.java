@@ -205,6 +205,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Throwable root = cause.getCause() instanceof ProtocolException ? cause.getCause() : cause;
         if (root instanceof ProtocolException pe) {
             fatal(pe.sqlState(), root.getMessage());
+        } else if (io.pgsplit.tls.ClientTls.isHandshakeFailure(cause)) { // issue 15
+            log.info("client {}: TLS handshake failed: {}", remote(), root.getMessage());
+            close(null);
         } else if (root instanceof java.io.IOException) {
             log.debug("client {}: {}", remote(), root.toString());
             close(null);
@@ -221,8 +224,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void onStartupPacket(ByteBuf msg) {
         StartupPacket p = StartupPacket.decode(msg);
         switch (p.code()) {
-            case MessageType.SSL_REQUEST, MessageType.GSSENC_REQUEST ->
-                    channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
+            case MessageType.SSL_REQUEST -> { // issue 15: client TLS
+                String refused = ctx.clientTls().answerSslRequest(channel, decoder.buffered());
+                if (refused != null) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, refused);
+                }
+            }
+            case MessageType.GSSENC_REQUEST -> channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             case MessageType.CANCEL_REQUEST -> {
                 ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
                 close(null);
@@ -234,6 +242,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private void onStartupMessage(Map<String, String> startup) {
         decoder.mode(FrameDecoder.Mode.TYPED);
         userName = startup.get("user");
+        if (!ctx.clientTls().permits(channel)) { // issue 15: tls.mode require
+            fatal(SqlState.INVALID_AUTHORIZATION, "pgsplit accepts only TLS connections (tls.mode: require); "
+                    + "connect with sslmode=require");
+            return;
+        }
         if (userName == null || userName.isEmpty()) {
             fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
             return;

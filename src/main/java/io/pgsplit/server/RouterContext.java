@@ -67,6 +67,17 @@ public final class RouterContext {
         return config;
     }
 
+    // ---- issue 15: client TLS (set by PgsplitServer) ----
+    private volatile io.pgsplit.tls.ClientTls clientTls = io.pgsplit.tls.ClientTls.disabled();
+
+    public io.pgsplit.tls.ClientTls clientTls() {
+        return clientTls;
+    }
+
+    void clientTls(io.pgsplit.tls.ClientTls tls) {
+        this.clientTls = tls;
+    }
+
     public DatabaseRuntime database(String name) {
         return databases.get(name);
     }
