@@ -29,6 +29,8 @@ public final class ScramServerExchange {
     private String clientFirstBare;
     private String serverFirstMessage;
     private String fullNonce;
+    /** The client's ClientKey, recovered from a proof that verified: what SCRAM pass-through logs in with. */
+    private byte[] clientKey;
 
     public ScramServerExchange(ScramSecret secret) {
         this(secret, Base64.getEncoder().encodeToString(Salts.random(ScramCrypto.NONCE_RANDOM_BYTES)));
@@ -50,6 +52,14 @@ public final class ScramServerExchange {
      * Processes the client-first-message (the data of SASLInitialResponse) and returns the
      * server-first-message {@code r=<client nonce + server nonce>,s=<salt>,i=<iterations>}.
      */
+    /** After a successful {@link #serverFinal}: the client's keys for this secret, for pass-through. */
+    public ScramKeys clientKeys() {
+        if (clientKey == null) {
+            throw new IllegalStateException("no verified proof");
+        }
+        return new ScramKeys(secret.iterations(), secret.salt(), clientKey, secret.serverKey());
+    }
+
     public byte[] serverFirst(byte[] clientFirstMessage) throws AuthFailedException {
         if (state != State.EXPECT_CLIENT_FIRST) {
             throw new IllegalStateException("serverFirst already called");
@@ -148,6 +158,7 @@ public final class ScramServerExchange {
         if (!MessageDigest.isEqual(ScramCrypto.sha256(clientKey), storedKey)) {
             throw new AuthFailedException("invalid proof");
         }
+        this.clientKey = clientKey;
         byte[] serverSignature = ScramCrypto.hmac(secret.serverKey(), authMessage);
         return ("v=" + Base64.getEncoder().encodeToString(serverSignature)).getBytes(StandardCharsets.UTF_8);
     }

@@ -12,12 +12,16 @@ import java.time.Duration;
  * @param user             the user the lookup logs in as; null = auth_query is off
  * @param password         its password (plaintext: pgsplit logs in with it); null when the server trusts it
  * @param database         the server database the lookup runs in; null = the client's database
- * @param cacheTtl         how long a found verifier is reused without asking again, default 60 s
- * @param negativeCacheTtl how long "no such user" is remembered, default 5 s
+ * @param cacheTtl         how long a found verifier is kept, default 60 s
+ * @param negativeCacheTtl how long "no such user" is kept, default 5 s
  * @param poolSize         connections of the lookup pool per database, default 2
+ * @param recheck          true (default): every login reads the user afresh (so ALTER ROLE, DROP ROLE and
+ *                         VALID UNTIL take effect at once, and unknown and known users cost the same query),
+ *                         and the cache answers only while the primary cannot; false: cached entries answer
+ *                         for their TTL without a query
  */
 public record AuthQueryConfig(String query, String user, String password, String database, Duration cacheTtl,
-                              Duration negativeCacheTtl, int poolSize) {
+                              Duration negativeCacheTtl, int poolSize, boolean recheck) {
 
     /**
      * PgBouncer's default query, with the expiry applied: a role whose VALID UNTIL has passed, or that
@@ -33,7 +37,8 @@ public record AuthQueryConfig(String query, String user, String password, String
     }
 
     public static AuthQueryConfig defaults() {
-        return new AuthQueryConfig(DEFAULT_QUERY, null, null, null, Duration.ofSeconds(60), Duration.ofSeconds(5), 2);
+        return new AuthQueryConfig(DEFAULT_QUERY, null, null, null, Duration.ofSeconds(60), Duration.ofSeconds(5), 2,
+                true);
     }
 
     public boolean enabled() {

@@ -43,14 +43,19 @@ final class SecurityBinder {
         if (section == null) {
             return d;
         }
-        section.expectKeys("query", "user", "password", "database", "cache_ttl", "negative_cache_ttl", "pool_size");
+        section.expectKeys("query", "user", "password", "database", "cache_ttl", "negative_cache_ttl", "pool_size",
+                "recheck");
         String query = section.string("query", d.query());
         if (query.isBlank()) {
             section.error("query", "must not be empty");
         } else if (!query.contains("$1")) {
             section.error("query", "must take the user name as parameter $1");
         }
-        String user = section.requiredString("user");
+        // without a user auth_query is off; the other keys alone mean a forgotten user
+        String user = section.string("user", null);
+        if (user == null && (section.has("query") || section.has("password") || section.has("database"))) {
+            section.error("user", "required to look users up (auth_query is off without it)");
+        }
         String password = section.string("password", null);
         if (PasswordFormats.looksLikeScramVerifier(password) || PasswordFormats.isMd5Hash(password)) {
             section.error("password", "must be the real password: pgsplit logs in with it");
@@ -58,7 +63,8 @@ final class SecurityBinder {
         return new AuthQueryConfig(query, user, password, section.string("database", null),
                 section.duration("cache_ttl", d.cacheTtl()),
                 section.duration("negative_cache_ttl", d.negativeCacheTtl()),
-                section.integer("pool_size", d.poolSize(), NumberRange.POSITIVE));
+                section.integer("pool_size", d.poolSize(), NumberRange.POSITIVE),
+                section.bool("recheck", d.recheck()));
     }
 
     /** A file that must exist now (a typo should stop the start, not the first TLS client). */

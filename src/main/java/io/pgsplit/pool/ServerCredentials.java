@@ -1,15 +1,21 @@
 package io.pgsplit.pool;
 
+import io.pgsplit.auth.PassThroughSecret;
 import java.util.Objects;
 
 /**
  * Who pgsplit logs in as on a server. {@code password} may be null for trust authentication; it may
- * also be a stored MD5 hash ({@code "md5" + 32 hex}) for md5 authentication.
+ * also be a stored MD5 hash ({@code "md5" + 32 hex}) for md5 authentication. Without a password,
+ * {@code passThrough} (may be null) holds what the user's own clients logged in with (issue 15).
  */
-public record ServerCredentials(String user, String password, String database) {
+public record ServerCredentials(String user, String password, String database, PassThroughSecret passThrough) {
     public ServerCredentials {
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(database, "database");
+    }
+
+    public ServerCredentials(String user, String password, String database) {
+        this(user, password, database, null);
     }
 
     @Override

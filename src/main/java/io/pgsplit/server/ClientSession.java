@@ -13,6 +13,8 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
+import io.pgsplit.authquery.AuthQueryLogin;
+import io.pgsplit.authquery.AuthQueryService;
 import io.pgsplit.cluster.Node;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.PoolMode;
@@ -291,13 +293,34 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
         user = ctx.config().users().get(userName);
-        authenticator = new ClientAuthenticator(userName, user);
         if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
             fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already (pgsplit max_client_conn "
                     + ctx.config().listen().maxClientConn() + ")");
             return;
         }
         phase = Phase.AUTH;
+        // ---- issue 15: a user missing from the config is looked up with auth_query ----
+        DatabaseRuntime target = ctx.database(databaseName);
+        authQueryTarget = user != null || !ctx.authQuery().enabled() || target == null ? null
+                : AuthQueryLogin.target(ctx.config(), databaseName, target.primary());
+        if (authQueryTarget != null) {
+            AuthQueryLogin.lookup(ctx.authQuery(), authQueryTarget, userName, loop, found -> {
+                if (phase == Phase.AUTH) {
+                    user = found;
+                    startAuthentication();
+                }
+            }, e -> fatal(SqlState.CONNECTION_FAILURE, "pgsplit: could not look up user \"" + userName
+                    + "\" (auth_query failed; see pgsplit's log)"));
+            return;
+        }
+        startAuthentication();
+    }
+
+    /** Issue 15: where auth_query looked the user up, or null when the user came from the config. */
+    private AuthQueryService.Target authQueryTarget;
+
+    private void startAuthentication() {
+        authenticator = new ClientAuthenticator(userName, user);
         ByteBuf first = authenticator.start();
         if (authenticator.isTrust()) {
             first.release();
@@ -308,6 +331,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void onAuthMessage(ByteBuf msg) {
+        if (authenticator == null) {
+            throw new ProtocolException("password message before the password request");
+        }
         if (msg.getByte(0) != MessageType.Frontend.PASSWORD) {
             throw new ProtocolException("expected password response, got message type "
                     + FrameDecoder.printable(msg.getByte(0)));
@@ -322,12 +348,33 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 authenticated();
             }
         } catch (AuthFailedException e) {
-            log.info("client {}: authentication failed for user \"{}\"", remote(), userName);
-            fatal(SqlState.INVALID_PASSWORD, e.getMessage());
+            if (authQueryTarget != null) {
+                // issue 15: read the user again (the password may have changed since it was cached), then refuse
+                // unless an md5 answer matches the fresh hash; unknown users take the same path and time
+                AuthQueryLogin.refresh(ctx.authQuery(), authQueryTarget, userName, loop, fresh -> {
+                    if (phase != Phase.AUTH) {
+                        return;
+                    }
+                    if (fresh != null && fresh.passwordIsMd5Hash() && authenticator.md5MatchesRefreshed(fresh.password())) {
+                        user = fresh;
+                        authenticated();
+                        return;
+                    }
+                    refuse(e);
+                });
+                return;
+            }
+            refuse(e);
         }
     }
 
+    private void refuse(AuthFailedException e) {
+        log.info("client {}: authentication failed for user \"{}\"", remote(), userName);
+        fatal(SqlState.INVALID_PASSWORD, e.getMessage());
+    }
+
     private void authenticated() {
+        AuthQueryLogin.remember(ctx.passThroughs(), user, authenticator); // issue 15: keys for the servers
         db = ctx.database(databaseName);
         if (db == null) {
             fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseName + "\" does not exist");

@@ -134,8 +134,18 @@ public final class DatabaseRuntime {
                 p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
                 p.preparedStatementCacheSize());
         String password = user.serverPassword();
+        // issue 15: without a server password, a user with a stored verifier or hash logs in with its clients' keys
+        io.pgsplit.auth.PassThroughSecret passThrough = (password == null || password.isEmpty())
+                && user.password() != null && !io.pgsplit.config.PasswordFormats.isPlaintext(user.password())
+                ? passThroughs.of(user.serverUser()) : null;
         return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
-                ? null : password, config.serverDatabase()), settings);
+                ? null : password, config.serverDatabase(), passThrough), settings);
+    }
+
+    private io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
+
+    void passThroughs(io.pgsplit.auth.PassThroughSecrets secrets) {
+        this.passThroughs = secrets;
     }
 
     boolean primaryServesReads() {

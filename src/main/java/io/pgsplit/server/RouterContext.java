@@ -55,7 +55,10 @@ public final class RouterContext {
         this.config = config;
         for (String db : config.databases().keySet()) {
             databases.put(db, new DatabaseRuntime(db, config, pools));
+            databases.get(db).passThroughs(passThroughs); // issue 15
         }
+        this.authQuery = new io.pgsplit.authquery.AuthQueryService(config.authQuery(), pools,
+                io.pgsplit.pool.PoolSettings.defaults(), pools.eventLoopGroup());
         ClassifierSettings d = ClassifierSettings.defaults();
         this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
                 config.routing().maxNestingDepth(), config.routing().classifierCacheBytes(), d.parseTimeout(),
@@ -76,6 +79,18 @@ public final class RouterContext {
 
     void clientTls(io.pgsplit.tls.ClientTls tls) {
         this.clientTls = tls;
+    }
+
+    // ---- issue 15: auth_query and pass-through ----
+    private final io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
+    private io.pgsplit.authquery.AuthQueryService authQuery;
+
+    public io.pgsplit.auth.PassThroughSecrets passThroughs() {
+        return passThroughs;
+    }
+
+    public io.pgsplit.authquery.AuthQueryService authQuery() {
+        return authQuery;
     }
 
     public DatabaseRuntime database(String name) {

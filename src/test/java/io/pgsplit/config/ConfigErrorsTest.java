@@ -175,7 +175,6 @@ class ConfigErrorsTest {
     @Test
     void passwordFormats() {
         assertEquals(List.of(
-                        "pgsplit.yaml: users.a.server_password: required because password is a hash (pgsplit needs the real password to log in to the server; use \"\" if the server asks for none) (line 3, column 6)",
                         "pgsplit.yaml: users.b.password: an md5 hash cannot check scram-sha-256 logins; give the plaintext password or a SCRAM verifier, or use auth: md5 (line 4, column 17)",
                         "pgsplit.yaml: users.c.password: is not a valid SCRAM verifier (expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>) (line 5, column 17)"),
                 errors(DATABASES + """

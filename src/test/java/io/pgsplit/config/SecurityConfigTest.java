@@ -48,7 +48,7 @@ class SecurityConfigTest {
         assertEquals(Duration.ofSeconds(5), c.authQuery().negativeCacheTtl());
         assertEquals(List.of("pgsplit.yaml: auth_query.query: must take the user name as parameter $1 (line 3, column 21)"),
                 errors("auth_query: {query: \"SELECT 1\", user: lookup}\n"));
-        assertEquals(List.of("pgsplit.yaml: auth_query.user: required (line 3, column 13)"),
+        assertEquals(List.of("pgsplit.yaml: auth_query.user: required to look users up (auth_query is off without it) (line 3, column 13)"),
                 errors("auth_query: {password: pw}\n"));
     }
 }
