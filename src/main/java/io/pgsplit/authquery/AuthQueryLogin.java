@@ -9,7 +9,7 @@ import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PasswordFormats;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.config.UserConfig;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import java.util.Optional;
 import java.util.function.Consumer;
 

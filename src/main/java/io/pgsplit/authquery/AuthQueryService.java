@@ -5,11 +5,11 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.AuthQueryConfig;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.PoolManager;
-import io.pgsplit.pool.PoolSettings;
+import io.pgsplit.config.PoolConfig;
 import io.pgsplit.pool.ReleaseMode;
 import io.pgsplit.pool.ServerConnection;
 import io.pgsplit.pool.ServerCredentials;
@@ -40,15 +40,15 @@ public final class AuthQueryService {
 
     private final AuthQueryConfig config;
     private final PoolManager pools;
-    private final PoolSettings settings;
+    private final PoolConfig settings;
     private final EventLoopGroup group;
     private final Cache<String, Optional<String>> cache;
     private final Map<String, CompletableFuture<Optional<String>>> inFlight = new ConcurrentHashMap<>();
 
-    public AuthQueryService(AuthQueryConfig config, PoolManager pools, PoolSettings base, EventLoopGroup group) {
+    public AuthQueryService(AuthQueryConfig config, PoolManager pools, PoolConfig base, EventLoopGroup group) {
         this.config = config;
         this.pools = pools;
-        this.settings = base.withPoolSize(config.poolSize(), 0);
+        this.settings = base.toBuilder().poolSize(config.poolSize()).minPoolSize(0).reservePoolSize(0).build();
         this.group = group;
         this.cache = Caffeine.newBuilder().maximumSize(100_000).expireAfter(new Expiry<String, Optional<String>>() {
             @Override

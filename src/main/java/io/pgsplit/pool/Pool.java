@@ -10,9 +10,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.SqlState;
+import io.pgsplit.topology.Node;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ public final class Pool {
     private final PoolManager manager;
     private final Node node;
     private final ServerCredentials credentials;
-    private final PoolSettings settings;
+    private final PoolConfig settings;
     private final EventLoopGroup group;
     private final ResetQuery resetQuery;
 
@@ -56,7 +57,7 @@ public final class Pool {
     // ---
     private final ScheduledFuture<?> tick;
 
-    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolSettings settings, EventLoopGroup group) {
+    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolConfig settings, EventLoopGroup group) {
         this.manager = manager;
         this.node = node;
         this.credentials = credentials;
@@ -81,7 +82,7 @@ public final class Pool {
         return credentials.user();
     }
 
-    public PoolSettings settings() {
+    public PoolConfig settings() {
         return settings;
     }
 
@@ -416,10 +417,10 @@ public final class Pool {
         ChannelFuture connect = bootstrap.connect(node.host(), node.port());
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
-                node.markUp();
+                node.connected();
             } else {
                 String reason = describe(f.cause());
-                node.markDown(reason);
+                node.connectFailed(reason);
                 login.tryFailure(new PoolException(SqlState.CONNECTION_FAILURE,
                         "could not connect to " + node + ": " + reason, f.cause()));
             }

@@ -15,7 +15,7 @@ import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
 import io.pgsplit.authquery.AuthQueryLogin;
 import io.pgsplit.authquery.AuthQueryService;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.SessionStatePolicy;

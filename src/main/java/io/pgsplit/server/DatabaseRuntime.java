@@ -1,37 +1,29 @@
 package io.pgsplit.server;
 
-import io.pgsplit.cluster.Node;
 import io.pgsplit.config.DatabaseConfig;
-import io.pgsplit.config.LoadBalancing;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.config.PoolConfig;
-import io.pgsplit.config.PrimaryReads;
-import io.pgsplit.config.ReplicaConfig;
 import io.pgsplit.config.UserConfig;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.PoolManager;
-import io.pgsplit.pool.PoolSettings;
 import io.pgsplit.pool.ServerCredentials;
-import java.util.ArrayList;
+import io.pgsplit.topology.Node;
+import io.pgsplit.topology.ReadBalancer;
+import io.pgsplit.topology.Topology;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One configured database at run time: its primary and replica nodes, the read balancer over
- * them, and the pools (per node and user) its clients borrow server connections from.
+ * One configured database at run time: its {@link Topology} (nodes, their roles and health), the
+ * {@link ReadBalancer} over it, and the pools (per node and user) its clients borrow server
+ * connections from. Node state is read here, never set: see {@link io.pgsplit.topology.Node}.
  */
 public final class DatabaseRuntime {
     private final String name;
     private final DatabaseConfig config;
     private final PgsplitConfig root;
     private final PoolManager pools;
-    private final Node primary;
-    private final List<Node> replicas = new ArrayList<>();
-    private final LoadBalancing balancing;
-    private final PrimaryReads primaryReads;
-    private final AtomicInteger roundRobin = new AtomicInteger();
-    /** Smooth weighted round robin state (nginx's algorithm), guarded by this. */
-    private final int[] currentWeights;
+    private final Topology topology;
+    private final ReadBalancer balancer;
     private volatile io.pgsplit.route.FunctionCatalog catalog = io.pgsplit.route.FunctionCatalog.EMPTY;
 
     public DatabaseRuntime(String name, PgsplitConfig root, PoolManager pools) {
@@ -39,13 +31,9 @@ public final class DatabaseRuntime {
         this.root = root;
         this.config = root.databases().get(name);
         this.pools = pools;
-        this.primary = new Node("primary", Node.Role.PRIMARY, config.primary().host(), config.primary().port(), 1, null);
-        for (ReplicaConfig r : config.replicas()) {
-            replicas.add(new Node(r.name(), Node.Role.REPLICA, r.host(), r.port(), r.weight(), r.group()));
-        }
-        this.balancing = config.effectiveLoadBalancing(root.routing());
-        this.primaryReads = config.effectivePrimaryReads(root.routing());
-        this.currentWeights = new int[replicas.size() + 1];
+        this.topology = Topology.of(name, config);
+        this.balancer = new ReadBalancer(topology, config.effectiveLoadBalancing(root.routing()),
+                config.effectivePrimaryReads(root.routing()));
     }
 
     /**
@@ -91,19 +79,21 @@ public final class DatabaseRuntime {
         return name;
     }
 
+    public Topology topology() {
+        return topology;
+    }
+
+    /** The primary now (it may change at run time: take it once per decision). */
     public Node primary() {
-        return primary;
+        return topology.primary();
     }
 
     public List<Node> replicas() {
-        return replicas;
+        return topology.replicas();
     }
 
     public List<Node> nodes() {
-        List<Node> all = new ArrayList<>(replicas.size() + 1);
-        all.add(primary);
-        all.addAll(replicas);
-        return all;
+        return topology.nodes();
     }
 
     /**
@@ -128,11 +118,7 @@ public final class DatabaseRuntime {
             poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Pool newPool(Node node, UserConfig user) {
-        PoolConfig p = root.poolFor(name, user.name());
-        PoolSettings settings = new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
-                p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
-                p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
-                p.preparedStatementCacheSize());
+        PoolConfig settings = root.poolFor(name, user.name());
         String password = user.serverPassword();
         // issue 15: without a server password, a user with a stored verifier or hash logs in with its clients' keys
         io.pgsplit.auth.PassThroughSecret passThrough = (password == null || password.isEmpty())
@@ -149,119 +135,25 @@ public final class DatabaseRuntime {
     }
 
     boolean primaryServesReads() {
-        return primaryReads != PrimaryReads.FALSE;
+        return balancer.primaryServesReads();
     }
 
     boolean primaryInReadRotation() {
-        return primaryReads == PrimaryReads.TRUE;
+        return balancer.primaryInReadRotation();
     }
 
+    /** Replicas that may take reads now. */
     int replicasUp() {
-        int n = 0;
-        for (Node r : replicas) {
-            if (readCandidate(r, null)) {
-                n++;
-            }
-        }
-        return n;
+        return topology.readCandidateCount();
     }
 
     /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
     Node pickReadNode(Node exclude) {
-        if (balancing == LoadBalancing.ROUND_ROBIN) {
-            return roundRobinReadNode(exclude); // every read asks: no list per call
-        }
-        List<Node> candidates = new ArrayList<>(replicas.size() + 1);
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
-                candidates.add(r);
-            }
-        }
-        if (primaryReads == PrimaryReads.TRUE && primary != exclude) {
-            candidates.add(primary);
-        }
-        if (candidates.isEmpty()) {
-            return primaryReads == PrimaryReads.FALSE || primary == exclude ? null : primary;
-        }
-        if (candidates.size() == 1) {
-            return candidates.get(0);
-        }
-        return switch (balancing) {
-            case ROUND_ROBIN -> candidates.get(Math.floorMod(roundRobin.getAndIncrement(), candidates.size()));
-            case LEAST_OUTSTANDING -> {
-                Node best = null;
-                for (Node n : candidates) {
-                    if (best == null || n.outstanding.get() < best.outstanding.get()) {
-                        best = n;
-                    }
-                }
-                yield best;
-            }
-            case WEIGHTED -> weighted(candidates);
-        };
-    }
-
-    /** A replica that may take reads now: up, with a non-zero weight, and not the one just given up on. */
-    private static boolean readCandidate(Node r, Node exclude) {
-        return r.isUp() && r.weight() > 0 && r != exclude;
-    }
-
-    /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
-    private Node roundRobinReadNode(Node exclude) {
-        boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
-        int n = primaryCandidate ? 1 : 0;
-        Node only = primaryCandidate ? primary : null;
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
-                n++;
-                only = r;
-            }
-        }
-        if (n == 0) {
-            return primaryReads == PrimaryReads.FALSE || primary == exclude ? null : primary;
-        }
-        if (n == 1) {
-            return only;
-        }
-        int k = Math.floorMod(roundRobin.getAndIncrement(), n);
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude) && k-- == 0) {
-                return r;
-            }
-        }
-        // k pointed past the replicas: the primary, listed last (or a replica changed state meanwhile)
-        return primaryCandidate ? primary : only;
-    }
-
-    private synchronized Node weighted(List<Node> candidates) {
-        int total = 0;
-        Node best = null;
-        int bestIndex = -1;
-        for (Node n : candidates) {
-            int i = n.isPrimary() ? replicas.size() : replicas.indexOf(n);
-            currentWeights[i] += n.weight();
-            total += n.weight();
-            if (best == null || currentWeights[i] > currentWeights[bestIndex]) {
-                best = n;
-                bestIndex = i;
-            }
-        }
-        currentWeights[bestIndex] -= total;
-        return best;
+        return balancer.pickReadNode(exclude);
     }
 
     /** A replica by name, or one of a group, that is up; null if none. */
     Node pickNamed(String nameOrGroup, Node exclude) {
-        List<Node> group = new ArrayList<>();
-        for (Node r : replicas) {
-            if ((r.name().equals(nameOrGroup) || nameOrGroup.equals(r.group())) && r.isUp() && r != exclude) {
-                group.add(r);
-            }
-        }
-        if (group.isEmpty()) {
-            return primaryServesReads() && primary != exclude ? primary : null;
-        }
-        return group.get(Math.floorMod(roundRobin.getAndIncrement(), group.size()));
+        return balancer.pickNamed(nameOrGroup, exclude);
     }
-
 }

@@ -58,7 +58,7 @@ public final class RouterContext {
             databases.get(db).passThroughs(passThroughs); // issue 15
         }
         this.authQuery = new io.pgsplit.authquery.AuthQueryService(config.authQuery(), pools,
-                io.pgsplit.pool.PoolSettings.defaults(), pools.eventLoopGroup());
+                config.pool(), pools.eventLoopGroup());
         ClassifierSettings d = ClassifierSettings.defaults();
         this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
                 config.routing().maxNestingDepth(), config.routing().classifierCacheBytes(), d.parseTimeout(),
