@@ -40,11 +40,20 @@ public final class ClientAuthenticator {
     /** After a failed md5 login: the client's answer, to check again against a refreshed hash. */
     private String failedMd5Response;
 
+    /** tls-server-end-point data of the client's TLS connection, or null: then SCRAM-SHA-256-PLUS is offered. */
+    private final byte[] channelBinding;
+
     /** @param user the configured user, or null when the name is unknown */
     public ClientAuthenticator(String userName, UserConfig user) {
+        this(userName, user, null);
+    }
+
+    /** @param channelBinding the connection's tls-server-end-point hash when it is on TLS, else null */
+    public ClientAuthenticator(String userName, UserConfig user, byte[] channelBinding) {
         this.userName = userName;
         this.user = user;
         this.method = user == null ? AuthMethod.SCRAM_SHA_256 : user.auth();
+        this.channelBinding = channelBinding;
     }
 
     /** The first message to send: AuthenticationOk for trust, else the password request. */
@@ -56,7 +65,10 @@ public final class ClientAuthenticator {
                 md5Salt = Salts.random(4);
                 return Messages.authenticationMd5(md5Salt);
             default:
-                return Messages.authenticationSasl(ScramClientExchange.MECHANISM);
+                // as PostgreSQL: -PLUS first when the connection is on TLS, so libpq prefers it
+                return channelBinding != null
+                        ? Messages.authenticationSasl(ScramServerExchange.MECHANISM_PLUS, ScramClientExchange.MECHANISM)
+                        : Messages.authenticationSasl(ScramClientExchange.MECHANISM);
         }
     }
 
@@ -83,7 +95,8 @@ public final class ClientAuthenticator {
         }
         if (scram == null) {
             String mechanism = Bufs.readCString(body);
-            if (!ScramClientExchange.MECHANISM.equals(mechanism)) {
+            boolean plus = channelBinding != null && ScramServerExchange.MECHANISM_PLUS.equals(mechanism);
+            if (!plus && !ScramClientExchange.MECHANISM.equals(mechanism)) {
                 throw new ProtocolException("client selected an invalid SASL authentication mechanism");
             }
             int length = body.readInt();
@@ -92,7 +105,7 @@ public final class ClientAuthenticator {
             }
             byte[] first = new byte[length];
             body.readBytes(first);
-            scram = new ScramServerExchange(secret());
+            scram = new ScramServerExchange(secret()).channelBinding(channelBinding, plus);
             pendingReply = Messages.authenticationSaslContinue(scram.serverFirst(first));
             return Step.CONTINUE;
         }

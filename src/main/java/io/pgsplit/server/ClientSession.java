@@ -320,7 +320,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private AuthQueryService.Target authQueryTarget;
 
     private void startAuthentication() {
-        authenticator = new ClientAuthenticator(userName, user);
+        // issue 15: on TLS, SCRAM-SHA-256-PLUS with the tls-server-end-point binding is offered too
+        authenticator = new ClientAuthenticator(userName, user, io.pgsplit.tls.ChannelBinding.tlsServerEndPoint(channel));
         ByteBuf first = authenticator.start();
         if (authenticator.isTrust()) {
             first.release();

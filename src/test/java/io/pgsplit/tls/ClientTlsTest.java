@@ -86,6 +86,20 @@ class ClientTlsTest {
     }
 
     @Test
+    void channelBindingRequireWithPsql() throws Exception {
+        assertEquals("app", psql(conninfo("verify-full", files.caFile) + " channel_binding=require", "SELECT current_user"));
+        assertEquals("1", psql(conninfo("require", null) + " channel_binding=require", "SELECT 1"));
+    }
+
+    @Test
+    void channelBindingRequireWithPgjdbc() throws Exception {
+        try (Connection c = router.connect(Map.of("sslmode", "verify-full", "sslrootcert", files.caFile.toString(),
+                "channelBinding", "require"))) {
+            assertEquals("app", io.pgsplit.testing.Jdbc.queryValue(c, "SELECT current_user"));
+        }
+    }
+
+    @Test
     void verifyFullFailsAgainstAnotherCa() throws Exception {
         TlsFiles other = TlsFiles.create("some other CA");
         Object[] r = run(List.of("psql", "-X", "-At", "-d", conninfo("verify-full", other.caFile), "-c", "SELECT 1"));
