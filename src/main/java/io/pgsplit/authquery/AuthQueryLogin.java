@@ -23,9 +23,11 @@ public final class AuthQueryLogin {
     }
 
     /** Where a lookup for a client of {@code database} runs, or null (unknown database: nothing to look up). */
-    public static AuthQueryService.Target target(PgsplitConfig config, String database, Node primary) {
+    public static AuthQueryService.Target target(PgsplitConfig config, String database, Node primary,
+                                                 io.pgsplit.tls.ServerTls tls) {
         DatabaseConfig db = config.databases().get(database);
-        return db == null || primary == null ? null : new AuthQueryService.Target(database, primary, db.serverDatabase());
+        return db == null || primary == null ? null
+                : new AuthQueryService.Target(database, primary, db.serverDatabase(), tls);
     }
 
     /**

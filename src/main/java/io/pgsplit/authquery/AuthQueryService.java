@@ -35,7 +35,7 @@ public final class AuthQueryService {
     private static final Logger log = LoggerFactory.getLogger(AuthQueryService.class);
 
     /** Where one lookup runs: the primary of a database, in a server database. */
-    public record Target(String database, Node primary, String serverDatabase) {
+    public record Target(String database, Node primary, String serverDatabase, io.pgsplit.tls.ServerTls tls) {
     }
 
     private final AuthQueryConfig config;
@@ -122,7 +122,8 @@ public final class AuthQueryService {
             }
         });
         String db = config.database() != null ? config.database() : target.serverDatabase();
-        Pool pool = pools.pool(target.primary(), new ServerCredentials(config.user(), config.password(), db), settings);
+        Pool pool = pools.pool(target.primary(), new ServerCredentials(config.user(), config.password(), db, null,
+                target.tls()), settings);
         pool.acquire(group.next()).addListener((Future<ServerConnection> f) -> {
             if (!f.isSuccess()) {
                 mine.completeExceptionally(f.cause());

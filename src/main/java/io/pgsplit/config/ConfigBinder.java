@@ -85,7 +85,8 @@ final class ConfigBinder {
             section.self().error("at least one database is required");
         }
         section.entries().forEach((name, value) -> {
-            DatabaseConfig db = DatabaseBinder.bind(name, value, globalPool, globalPoolSection);
+            DatabaseConfig db = DatabaseBinder.bind(name, value, globalPool, globalPoolSection,
+                    new SecurityBinder(baseDirectory));
             if (db != null) {
                 databases.put(name, db);
             }

@@ -24,11 +24,17 @@ final class DatabaseBinder {
 
     /** Null only if the entry is not even a mapping (error recorded). */
     static DatabaseConfig bind(String name, YamlValue value, PoolConfig globalPool, YamlSection globalPoolSection) {
+        return bind(name, value, globalPool, globalPoolSection, null);
+    }
+
+    /** @param security binds {@code server_tls} (issue 15); null = the key is not accepted */
+    static DatabaseConfig bind(String name, YamlValue value, PoolConfig globalPool, YamlSection globalPoolSection,
+                               SecurityBinder security) {
         YamlSection section = value.asSection();
         if (section == null) {
             return null;
         }
-        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads");
+        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads", "server_tls");
         YamlValue primaryValue = section.require("primary");
         HostPort primary = primaryValue == null ? null : address(primaryValue);
         String serverDatabase = section.string("dbname", name);
@@ -47,7 +53,9 @@ final class DatabaseBinder {
                 section.enumValue("load_balancing", null, LoadBalancing.values(), LoadBalancing::yamlName);
         PrimaryReads primaryReads =
                 section.enumValue("primary_reads", null, PrimaryReads.values(), PrimaryReads::yamlName);
-        return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads);
+        ServerTlsConfig serverTls = security == null ? null : security.bindServerTls(section.section("server_tls"));
+        return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
+                serverTls);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {

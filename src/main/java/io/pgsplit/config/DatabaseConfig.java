@@ -16,10 +16,17 @@ import java.util.Map;
  *                       value; use {@link PgsplitConfig#poolFor(String, String)} rather than reading this
  * @param loadBalancing  null = {@link RoutingConfig#loadBalancing()}
  * @param primaryReads   null = {@link RoutingConfig#primaryReads()}
+ * @param serverTls      TLS to this database's servers (issue 15)
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
-                             PrimaryReads primaryReads) {
+                             PrimaryReads primaryReads, ServerTlsConfig serverTls) {
+
+    /** Without server TLS. */
+    public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
+                          Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads) {
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, null);
+    }
 
     public DatabaseConfig {
         replicas = replicas == null ? List.of() : List.copyOf(replicas);
@@ -27,6 +34,9 @@ public record DatabaseConfig(String name, HostPort primary, String serverDatabas
                 : Collections.unmodifiableMap(new LinkedHashMap<>(poolOverrides));
         if (serverDatabase == null) {
             serverDatabase = name;
+        }
+        if (serverTls == null) {
+            serverTls = ServerTlsConfig.disabled();
         }
     }
 

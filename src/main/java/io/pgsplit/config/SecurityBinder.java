@@ -38,6 +38,20 @@ final class SecurityBinder {
         return new ClientTlsConfig(mode, cert, key, ca);
     }
 
+    ServerTlsConfig bindServerTls(YamlSection section) {
+        if (section == null) {
+            return ServerTlsConfig.disabled();
+        }
+        section.expectKeys("mode", "ca_file");
+        ServerTlsMode mode = section.enumValue("mode", ServerTlsMode.DISABLE, ServerTlsMode.values(),
+                ServerTlsMode::yamlName);
+        Path ca = file(section, "ca_file");
+        if (mode.verifies() && !section.has("ca_file")) {
+            section.error("ca_file", "required when server_tls.mode is " + mode.yamlName());
+        }
+        return new ServerTlsConfig(mode, ca);
+    }
+
     AuthQueryConfig bindAuthQuery(YamlSection section) {
         AuthQueryConfig d = AuthQueryConfig.defaults();
         if (section == null) {

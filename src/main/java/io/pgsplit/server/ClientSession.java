@@ -302,7 +302,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         // ---- issue 15: a user missing from the config is looked up with auth_query ----
         DatabaseRuntime target = ctx.database(databaseName);
         authQueryTarget = user != null || !ctx.authQuery().enabled() || target == null ? null
-                : AuthQueryLogin.target(ctx.config(), databaseName, target.primary());
+                : AuthQueryLogin.target(ctx.config(), databaseName, target.primary(),
+                target.serverTls());
         if (authQueryTarget != null) {
             AuthQueryLogin.lookup(ctx.authQuery(), authQueryTarget, userName, loop, found -> {
                 if (phase == Phase.AUTH) {

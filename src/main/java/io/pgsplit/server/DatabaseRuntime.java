@@ -125,13 +125,24 @@ public final class DatabaseRuntime {
                 && user.password() != null && !io.pgsplit.config.PasswordFormats.isPlaintext(user.password())
                 ? passThroughs.of(user.serverUser()) : null;
         return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
-                ? null : password, config.serverDatabase(), passThrough), settings);
+                ? null : password, config.serverDatabase(), passThrough, serverTls), settings);
     }
 
     private io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
 
     void passThroughs(io.pgsplit.auth.PassThroughSecrets secrets) {
         this.passThroughs = secrets;
+    }
+
+    /** Issue 15: TLS to this database's servers, null = plaintext. */
+    private io.pgsplit.tls.ServerTls serverTls;
+
+    void serverTls(io.pgsplit.tls.ServerTls tls) {
+        this.serverTls = tls;
+    }
+
+    io.pgsplit.tls.ServerTls serverTls() {
+        return serverTls;
     }
 
     boolean primaryServesReads() {

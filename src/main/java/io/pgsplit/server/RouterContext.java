@@ -56,6 +56,11 @@ public final class RouterContext {
         for (String db : config.databases().keySet()) {
             databases.put(db, new DatabaseRuntime(db, config, pools));
             databases.get(db).passThroughs(passThroughs); // issue 15
+            try {
+                databases.get(db).serverTls(io.pgsplit.tls.ServerTls.of(config.databases().get(db).serverTls()));
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IllegalStateException("database \"" + db + "\": server_tls: " + e.getMessage(), e);
+            }
         }
         this.authQuery = new io.pgsplit.authquery.AuthQueryService(config.authQuery(), pools,
                 config.pool(), pools.eventLoopGroup());

@@ -40,6 +40,18 @@ class SecurityConfigTest {
     }
 
     @Test
+    void serverTlsVerifyNeedsACaFile() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.parse(
+                "databases: {app: {primary: db, server_tls: {mode: verify-full}}}\nusers: {u: {password: x}}\n",
+                "pgsplit.yaml"));
+        assertEquals("pgsplit.yaml: databases.app.server_tls.ca_file: required when server_tls.mode is verify-full "
+                + "(line 1, column 44)", e.errors().get(0).toString());
+        PgsplitConfig c = ConfigLoader.parse(
+                "databases: {app: {primary: db, server_tls: {mode: require}}}\nusers: {u: {password: x}}\n", "pgsplit.yaml");
+        assertEquals(ServerTlsMode.REQUIRE, c.databases().get("app").serverTls().mode());
+    }
+
+    @Test
     void authQuery() throws Exception {
         PgsplitConfig c = ConfigLoader.parse(BASE + "auth_query: {user: lookup, password: pw, cache_ttl: 10s}\n",
                 "pgsplit.yaml");
