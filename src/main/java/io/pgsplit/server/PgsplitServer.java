@@ -1,6 +1,8 @@
 package io.pgsplit.server;
 
+import io.pgsplit.session.RouterContext;
 import io.netty.bootstrap.ServerBootstrap;
+import io.pgsplit.session.LoginHandler;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -99,10 +101,10 @@ public final class PgsplitServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         context.clientOpened();
                         FrameDecoder decoder = new FrameDecoder(FrameDecoder.Mode.STARTUP, maxMessage);
-                        if (context.clientTls().enabled()) {
+                        if (context.clientTls().enabled()) { // issue 15: PostgreSQL 17 direct TLS
                             ch.pipeline().addLast("direct-tls", new DirectTlsDetector(context.clientTls()));
                         }
-                        ch.pipeline().addLast("frames", decoder).addLast("session", new ClientSession(context, decoder));
+                        ch.pipeline().addLast("frames", decoder).addLast("login", new LoginHandler(context, decoder));
                     }
                 });
         try {
