@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
 /**
  * TLS between clients and pgsplit: the server-side SslContext built from the configured PEM files
  * (rebuilt by {@link #reload()}, on SIGHUP), the answer to SSLRequest, and PostgreSQL 17's direct TLS
- * (see {@link DirectTlsDetector}). TLS 1.2 and 1.3 only; ALPN offers {@code postgresql}, as
+ * (see {@link DirectTlsDetector}). TLS 1.2 and 1.3 only (BoringSSL or the JDK, {@link TlsProvider}); ALPN offers {@code postgresql}, as
  * PostgreSQL 17 does.
  *
  * <p>A connection that was handed an SslContext keeps it: a reload applies to new connections.
@@ -81,7 +81,7 @@ public final class ClientTls {
     static SslContext build(ClientTlsConfig c) throws SSLException {
         try {
             SslContextBuilder b = SslContextBuilder.forServer(c.certFile().toFile(), c.keyFile().toFile())
-                    .sslProvider(SslProvider.JDK)
+                    .sslProvider(TlsProvider.get())
                     .protocols(PROTOCOLS)
                     .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,

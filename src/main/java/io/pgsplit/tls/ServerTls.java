@@ -33,7 +33,7 @@ public final class ServerTls {
         }
         // verify-full: RFC 2818 / 6125 name checks (SAN IP address or DNS name); anything else: none (Netty 4.2
         // turns them on by default for clients, which would make verify-ca behave as verify-full)
-        SslContextBuilder b = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2")
+        SslContextBuilder b = SslContextBuilder.forClient().sslProvider(TlsProvider.get()).protocols("TLSv1.3", "TLSv1.2")
                 .endpointIdentificationAlgorithm(config.mode() == ServerTlsMode.VERIFY_FULL ? "HTTPS" : null);
         if (config.mode().verifies()) {
             b.trustManager(config.caFile().toFile());

@@ -49,7 +49,7 @@ public final class ServerTlsNegotiator extends ChannelInboundHandlerAdapter {
             answered = true;
             byte answer = buf.readByte();
             if (buf.isReadable()) {
-                // the answer must come alone: bytes after it were not encrypted (CVE-2021-23215's mirror image)
+                // the answer must come alone: bytes after it were not encrypted (as libpq checks since CVE-2021-23222)
                 fail(ctx, "server sent unencrypted data after its answer to SSLRequest");
                 return;
             }

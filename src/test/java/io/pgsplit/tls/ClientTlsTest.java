@@ -10,7 +10,6 @@ import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -181,12 +180,10 @@ class ClientTlsTest {
     void plaintextSentRightAfterSslRequestIsRefused() throws Exception {
         try (Socket s = new Socket("127.0.0.1", router.port())) {
             s.setSoTimeout(10_000);
-            DataOutputStream out = new DataOutputStream(s.getOutputStream());
-            out.writeInt(8);
-            out.writeInt(80877103);             // SSLRequest
-            out.writeInt(8);                    // and, without waiting, the start of something else
-            out.writeInt(196608);
-            out.flush();
+            // SSLRequest and, without waiting for the answer, the start of something else: one write, one segment
+            java.nio.ByteBuffer both = java.nio.ByteBuffer.allocate(16).putInt(8).putInt(80877103).putInt(8).putInt(196608);
+            s.getOutputStream().write(both.array());
+            s.getOutputStream().flush();
             DataInputStream in = new DataInputStream(s.getInputStream());
             int first = in.read();
             assertEquals('E', first, "expected an ErrorResponse rather than 'S'");
