@@ -55,8 +55,8 @@ final class UserBinder {
 
     private static void checkPassword(YamlSection section, AuthMethod auth, String password) {
         if (password == null) {
-            if (auth != AuthMethod.TRUST) {
-                section.error("password", "required unless auth is trust");
+            if (auth != AuthMethod.TRUST && auth != AuthMethod.CERT) {
+                section.error("password", "required unless auth is trust or cert");
             }
             return;
         }

@@ -270,6 +270,15 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     private AuthQueryService.Target authQueryTarget;
 
     private void startAuthentication() {
+        if (user != null && user.auth() == io.pgsplit.config.AuthMethod.CERT) { // issue 15: cert authentication
+            if (userName.equals(ClientTls.verifiedClientCn(channel))) {
+                authenticated();
+            } else {
+                log.info("client {}: certificate authentication failed for user \"{}\"", remote(channel), userName);
+                fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \"" + userName + "\"");
+            }
+            return;
+        }
         // issue 15: on TLS, SCRAM-SHA-256-PLUS with the tls-server-end-point binding is offered too
         authenticator = new ClientAuthenticator(userName, user, ChannelBinding.tlsServerEndPoint(channel));
         ByteBuf first = authenticator.start();

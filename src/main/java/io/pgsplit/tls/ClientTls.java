@@ -136,6 +136,32 @@ public final class ClientTls {
         return channel.pipeline().get(SslHandler.class);
     }
 
+    /**
+     * The common name of the certificate the client presented and the handshake verified against
+     * {@code tls.ca_file}, or null (no TLS, no certificate, or no CN).
+     */
+    public static String verifiedClientCn(Channel channel) {
+        SslHandler h = handler(channel);
+        if (h == null) {
+            return null;
+        }
+        try {
+            java.security.cert.Certificate[] peer = h.engine().getSession().getPeerCertificates();
+            if (peer.length == 0 || !(peer[0] instanceof java.security.cert.X509Certificate cert)) {
+                return null;
+            }
+            for (javax.naming.ldap.Rdn rdn : new javax.naming.ldap.LdapName(
+                    cert.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return String.valueOf(rdn.getValue());
+                }
+            }
+            return null;
+        } catch (javax.net.ssl.SSLPeerUnverifiedException | javax.naming.InvalidNameException e) {
+            return null;
+        }
+    }
+
     /** A failed TLS handshake (bad certificate, unsupported version, not TLS at all): the client's fault. */
     public static boolean isHandshakeFailure(Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;

@@ -43,7 +43,13 @@ class ClientTlsTest {
     @BeforeAll
     static void start(LocalPgCluster cluster) throws Exception {
         files = TlsFiles.create("pgsplit test CA");
-        router = RouterFixture.builder(cluster).yaml(files.yaml("require")).start();
+        CertificateGenerator.issue(files.ca, "certuser", List.of()).write(files.dir.resolve("certuser.crt"),
+                files.dir.resolve("certuser.key"));
+        CertificateGenerator.issue(files.ca, "someone_else", List.of()).write(files.dir.resolve("other.crt"),
+                files.dir.resolve("other.key"));
+        router = RouterFixture.builder(cluster)
+                .users("  certuser: {auth: cert, server_user: app, server_password: app}\n")
+                .yaml(files.yaml("require") + "  ca_file: \"" + files.caFile + "\"\n").start();
     }
 
     @AfterAll
@@ -96,6 +102,25 @@ class ClientTlsTest {
                 "channelBinding", "require"))) {
             assertEquals("app", io.pgsplit.testing.Jdbc.queryValue(c, "SELECT current_user"));
         }
+    }
+
+    @Test
+    void certAuthenticationMapsTheCommonNameToTheUser() throws Exception {
+        String base = "host=127.0.0.1 port=" + router.port() + " dbname=app user=certuser sslmode=verify-full sslrootcert="
+                + files.caFile;
+        Object[] ok = run(List.of("psql", "-X", "-At", "-d", base + " sslcert=" + files.dir.resolve("certuser.crt")
+                + " sslkey=" + files.dir.resolve("certuser.key"), "-c", "SELECT current_user"));
+        assertEquals(0, ok[0], String.valueOf(ok[1]));
+        assertEquals("app", ((String) ok[1]).trim());   // logged in to the servers as its server_user
+        Object[] wrongCn = run(List.of("psql", "-X", "-At", "-d", base + " sslcert=" + files.dir.resolve("other.crt")
+                + " sslkey=" + files.dir.resolve("other.key"), "-c", "SELECT 1"));
+        assertNotEquals(0, wrongCn[0]);
+        assertTrue(((String) wrongCn[1]).contains("certificate authentication failed for user \"certuser\""),
+                (String) wrongCn[1]);
+        Object[] none = run(List.of("psql", "-X", "-At", "-d", base, "-c", "SELECT 1"));
+        assertNotEquals(0, none[0]);
+        assertTrue(((String) none[1]).contains("certificate authentication failed for user \"certuser\""),
+                (String) none[1]);
     }
 
     @Test
