@@ -275,6 +275,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
                 authenticated();
             } else {
                 log.info("client {}: certificate authentication failed for user \"{}\"", remote(channel), userName);
+                ctx.authFailed();
                 fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \"" + userName + "\"");
             }
             return;
@@ -330,6 +331,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
 
     private void refuse(AuthFailedException e) {
         log.info("client {}: authentication failed for user \"{}\"", remote(channel), userName);
+        ctx.authFailed();
         fatal(SqlState.INVALID_PASSWORD, e.getMessage());
     }
 

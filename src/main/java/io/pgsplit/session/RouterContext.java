@@ -88,6 +88,18 @@ public final class RouterContext {
         this.clientTls = tls;
     }
 
+    // ---- issue 15: failed logins (wrong password, unknown or expired user, bad certificate), for metrics ----
+    private final java.util.concurrent.atomic.AtomicLong authFailures = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Logins refused for their credentials since start (each is also logged with the client's address). */
+    public long authFailures() {
+        return authFailures.get();
+    }
+
+    void authFailed() {
+        authFailures.incrementAndGet();
+    }
+
     // ---- issue 15: auth_query and pass-through ----
     private final io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
     private io.pgsplit.authquery.AuthQueryService authQuery;

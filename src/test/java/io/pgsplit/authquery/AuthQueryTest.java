@@ -87,6 +87,7 @@ class AuthQueryTest {
     @Test
     void wrongPasswordUnknownUserAndExpiredAreRefusedAlike() throws Exception {
         String user = newRole("right", "");
+        long failuresBefore = router.router().context().authFailures();
         assertRefused(user, "wrong");
         assertRefused("aq_nobody_" + ProcessHandle.current().pid(), "whatever");
         String expired = newRole("right", "VALID UNTIL '2001-01-01'");
@@ -94,6 +95,8 @@ class AuthQueryTest {
         try (Connection c = connect(user, "right")) {
             assertEquals(1, Jdbc.queryValue(c, "SELECT 1"));
         }
+        // counted for metrics (pgjdbc tries once per refusal: no TLS retry with sslmode=disable)
+        assertTrue(router.router().context().authFailures() - failuresBefore >= 3);
     }
 
     @Test
