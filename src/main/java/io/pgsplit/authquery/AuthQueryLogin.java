@@ -27,7 +27,7 @@ public final class AuthQueryLogin {
                                                  io.pgsplit.tls.ServerTls tls) {
         DatabaseConfig db = config.databases().get(database);
         return db == null || primary == null ? null
-                : new AuthQueryService.Target(database, primary, db.serverDatabase(), tls);
+                : new AuthQueryService.Target(database, primary, db.serverDatabase(), tls, db.authQuery());
     }
 
     /**

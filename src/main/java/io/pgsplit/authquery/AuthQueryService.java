@@ -35,7 +35,8 @@ public final class AuthQueryService {
     private static final Logger log = LoggerFactory.getLogger(AuthQueryService.class);
 
     /** Where one lookup runs: the primary of a database, in a server database. */
-    public record Target(String database, Node primary, String serverDatabase, io.pgsplit.tls.ServerTls tls) {
+    public record Target(String database, Node primary, String serverDatabase, io.pgsplit.tls.ServerTls tls,
+                         String query) {
     }
 
     private final AuthQueryConfig config;
@@ -130,7 +131,7 @@ public final class AuthQueryService {
                 return;
             }
             ServerConnection conn = f.getNow();
-            AuthLookup.run(conn, config.query(), user).whenComplete((password, e) -> {
+            AuthLookup.run(conn, target.query() != null ? target.query() : config.query(), user).whenComplete((password, e) -> {
                 conn.pool().release(conn, e == null && conn.state.transactionStatus == 'I'
                         ? ReleaseMode.REUSE : ReleaseMode.CLOSE);
                 if (e != null) {

@@ -34,7 +34,8 @@ final class DatabaseBinder {
         if (section == null) {
             return null;
         }
-        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads", "server_tls");
+        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads", "server_tls",
+                "auth_query");
         YamlValue primaryValue = section.require("primary");
         HostPort primary = primaryValue == null ? null : address(primaryValue);
         String serverDatabase = section.string("dbname", name);
@@ -54,8 +55,12 @@ final class DatabaseBinder {
         PrimaryReads primaryReads =
                 section.enumValue("primary_reads", null, PrimaryReads.values(), PrimaryReads::yamlName);
         ServerTlsConfig serverTls = security == null ? null : security.bindServerTls(section.section("server_tls"));
+        String authQuery = section.string("auth_query", null);
+        if (authQuery != null && !authQuery.contains("$1")) {
+            section.error("auth_query", "must take the user name as parameter $1");
+        }
         return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
-                serverTls);
+                serverTls, authQuery);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {

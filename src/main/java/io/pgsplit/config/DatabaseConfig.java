@@ -17,10 +17,18 @@ import java.util.Map;
  * @param loadBalancing  null = {@link RoutingConfig#loadBalancing()}
  * @param primaryReads   null = {@link RoutingConfig#primaryReads()}
  * @param serverTls      TLS to this database's servers (issue 15)
+ * @param authQuery      this database's auth query, null = {@code auth_query.query} (issue 15)
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
-                             PrimaryReads primaryReads, ServerTlsConfig serverTls) {
+                             PrimaryReads primaryReads, ServerTlsConfig serverTls, String authQuery) {
+
+    /** Without a database-specific auth query. */
+    public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
+                          Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads,
+                          ServerTlsConfig serverTls) {
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, serverTls, null);
+    }
 
     /** Without server TLS. */
     public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,

@@ -110,6 +110,25 @@ class AuthQueryFunctionTest {
     }
 
     @Test
+    void aDatabaseCanHaveItsOwnQuery() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String yaml = "listen: {host: 127.0.0.1, port: " + port + "}\n"
+                + "databases:\n  app:\n    primary: \"127.0.0.1:" + cluster.primaryPort() + "\"\n"
+                + "    auth_query: \"SELECT name, password FROM auth_lookup.lookup($1) WHERE name <> 'aq_alice'\"\n"
+                + "users:\n  app: {password: app}\n"
+                + "auth_query:\n  query: \"SELECT name, password FROM auth_lookup.lookup($1)\"\n"
+                + "  user: pgsplit_lookup\n  password: lookup-pw\n";
+        try (Pgsplit own = Pgsplit.start(ConfigLoader.parse(yaml, "override.yaml"))) {
+            SQLException e = assertThrows(SQLException.class,
+                    () -> Jdbc.connect("127.0.0.1", own.port(), "app", "aq_alice", "alice-pw").close());
+            assertEquals("28P01", e.getSQLState(), "the database's own query excludes aq_alice");
+        }
+    }
+
+    @Test
     void theLookupRoleCannotReadPgAuthidItself() throws Exception {
         SQLException e = assertThrows(SQLException.class, () -> {
             try (Connection c = Jdbc.connect(cluster, "primary", "app", "pgsplit_lookup", "lookup-pw")) {

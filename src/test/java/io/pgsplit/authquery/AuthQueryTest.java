@@ -125,28 +125,34 @@ class AuthQueryTest {
     /** recheck: false serves cached entries for their TTL: a dropped role still logs in until its entry expires. */
     @Test
     void withoutRecheckADroppedRoleIsRefusedOnceTheCacheEntryExpires() throws Exception {
+        long ttlMs = 8000;
         try (RouterFixture cached = RouterFixture.builder(cluster).yaml("auth_query:\n  user: " + cluster.superuser()
-                + "\n  password: \"" + cluster.superuserPassword() + "\"\n  cache_ttl: 3s\n  recheck: false\n").start()) {
+                + "\n  password: \"" + cluster.superuserPassword() + "\"\n  cache_ttl: " + ttlMs + "ms\n  recheck: false\n")
+                .start()) {
             String user = newRole("pw", "");
             Jdbc.queryValue(cached.host(), cached.port(), "app", user, "pw", "SELECT 1");
+            long cachedAt = System.nanoTime();   // the entry was read at (or just before) this login
             cluster.execute("DROP ROLE " + user + ";");
             cluster.waitForReplay();
-            long dropped = System.nanoTime();
-            // within the TTL the cached verifier still checks the client (its server connection is pooled)
-            Jdbc.queryValue(cached.host(), cached.port(), "app", user, "pw", "SELECT 1");
-            long deadline = dropped + TimeUnit.SECONDS.toNanos(10);
+            // within the TTL the cached verifier still checks the client (its server connection is pooled);
+            // under heavy load the TTL may be gone by now, and then there is nothing to check here
+            if (System.nanoTime() - cachedAt < TimeUnit.MILLISECONDS.toNanos(ttlMs - 3000)) {
+                Jdbc.queryValue(cached.host(), cached.port(), "app", user, "pw", "SELECT 1");
+            }
+            long deadline = cachedAt + TimeUnit.MILLISECONDS.toNanos(ttlMs + 20_000);
             while (true) {
+                long attempt = System.nanoTime();
                 try {
                     Jdbc.queryValue(cached.host(), cached.port(), "app", user, "pw", "SELECT 1");
                 } catch (SQLException e) {
                     assertEquals("28P01", e.getSQLState(), e.getMessage());
+                    assertTrue(attempt - cachedAt >= TimeUnit.MILLISECONDS.toNanos(ttlMs - 1000),
+                            "refused before the cache entry could have expired");
                     break;
                 }
-                assertTrue(System.nanoTime() < deadline, "still logs in 10 s after DROP ROLE (cache_ttl 3s)");
+                assertTrue(System.nanoTime() < deadline, "still logs in 20 s after the cache entry expired");
                 Thread.sleep(200);   // waiting out a TTL: there is no event to wait for
             }
-            assertTrue(System.nanoTime() - dropped >= TimeUnit.MILLISECONDS.toNanos(1500),
-                    "refused before the cache entry could have expired");
         }
     }
 
