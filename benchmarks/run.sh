@@ -62,6 +62,9 @@ Options (override the profile):
   --pgsplit-cmd CMD    command that starts pgsplit; {config} is replaced by the
                        config path (default: PGSPLIT_JAR=<jar> bin/pgsplit run --config {config},
                        i.e. with the JVM flags users get, plus $PGSPLIT_JAVA_OPTS)
+  --tls                clients connect over TLS (sslmode=require) to every target: PostgreSQL (ssl = on),
+                       PgBouncer (client_tls_sslmode = require) and pgsplit (tls.mode: require), all
+                       with one self-signed EC P-256 certificate made by openssl; report labelled "tls"
   --results-dir DIR    where to write the report (default benchmarks/results)
   --keep-logs          keep pgbench per-transaction logs under benchmarks/work/
   -h, --help           this help
@@ -76,7 +79,7 @@ EOF
 # ----------------------------------------------------------------------------- options
 PROFILE=full
 WARMUP="" SCALE="" ROUNDS="" DURATION="" CLIENTS="" WORKLOADS="" MODES="" MEMORY="" IDLE_CLIENTS="" MEM_PGBENCH_CLIENTS="" MEM_SETTLE=0 MEM_WARMUP=""
-POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL="" CONSISTENCY=causal
+POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL="" CONSISTENCY=causal TLS=0
 REQUIRE_PGSPLIT=0 BUILD=1 JAR="$REPO_DIR/target/pgsplit.jar" BASE_JAR="" PGSPLIT_CMD="" RESULTS_DIR="" KEEP_LOGS=0
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; }
@@ -111,6 +114,7 @@ while [[ $# -gt 0 ]]; do
     --pgsplit-cmd) need_arg "$@"; PGSPLIT_CMD=$2; shift ;;
     --results-dir) need_arg "$@"; RESULTS_DIR=$(realpath -m "$2"); shift ;;
     --keep-logs) KEEP_LOGS=1 ;;
+    --tls) TLS=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run.sh: unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -138,6 +142,7 @@ for w in "${WORKLOAD_LIST[@]}"; do [[ $w =~ ^(select-only|tpcb-like|read-heavy)$
 for m in "${MODE_LIST[@]}"; do [[ $m =~ ^(simple|extended|prepared)$ ]] || { echo "run.sh: unknown mode $m" >&2; exit 2; }; done
 [[ $SPLITTING =~ ^(on|off)$ ]] || { echo "run.sh: --splitting takes on or off, not '$SPLITTING'" >&2; exit 2; }
 [[ $SPLITTING == off && -z $LABEL ]] && LABEL=nosplit
+[[ $TLS == 1 && -z $LABEL ]] && LABEL=tls
 [[ -z $LABEL || $LABEL =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "run.sh: --label may hold letters, digits, '.', '_' and '-' only" >&2; exit 2; }
 for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit|pgsplit-base|pgsplit-session|pgsplit-eventual)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
 [[ $CONSISTENCY =~ ^(causal|session|eventual)$ ]] || { echo "run.sh: --consistency takes causal, session or eventual, not '$CONSISTENCY'" >&2; exit 2; }
@@ -276,6 +281,18 @@ hot_standby = on
 hot_standby_feedback = on
 cluster_name = 'primary'
 EOF
+  if [[ $TLS == 1 ]]; then   # one certificate for all three targets; pg_basebackup copies it to the replicas
+    TLS_DIR="$WORK/tls"; mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+      -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.crt" \
+      >"$OUT/openssl.log" 2>&1 || die "openssl could not make a certificate (see $OUT/openssl.log)"
+    cp "$TLS_DIR/server.crt" "$TLS_DIR/server.key" "$p/"
+    chown postgres: "$p/server.crt" "$p/server.key" "$TLS_DIR" "$TLS_DIR"/*
+    chmod 600 "$p/server.key" "$TLS_DIR/server.key"
+    printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_min_protocol_version = 'TLSv1.2'\n" \
+      >>"$p/postgresql.conf"
+    export PGSSLMODE=require   # every psql and pgbench of this run
+  fi
   start_postgres "$p"
   wait_for 30 "$PG_BINDIR/pg_isready" -q -h 127.0.0.1 -p "$PRIMARY_PORT" || die "primary not ready"
 
@@ -348,6 +365,10 @@ pidfile = $d/pgbouncer.pid
 log_connections = 0
 log_disconnections = 0
 EOF
+  if [[ $TLS == 1 ]]; then
+    printf 'client_tls_sslmode = require\nclient_tls_cert_file = %s\nclient_tls_key_file = %s\nclient_tls_protocols = secure\n' \
+      "$TLS_DIR/server.crt" "$TLS_DIR/server.key" >>"$d/pgbouncer.ini"
+  fi
   rm -f "$d/pgbouncer.pid"
   chown -R postgres: "$d"; chmod 600 "$d/userlist.txt"
   # runuser resets the soft open-files limit (1024): raise it again so PgBouncer can take 10,000 clients
@@ -382,6 +403,9 @@ users:
 pool: { pool_mode: transaction, pool_size: $POOL_SIZE }
 routing: { splitting: $([[ $SPLITTING == on ]] && echo true || echo false), consistency: $CONSISTENCY }
 EOF
+  if [[ $TLS == 1 ]]; then
+    printf 'tls: { mode: require, cert_file: "%s", key_file: "%s" }\n' "$TLS_DIR/server.crt" "$TLS_DIR/server.key" >>"$1"
+  fi
 }
 
 start_pgsplit() {
@@ -716,7 +740,7 @@ main() {
   meta pgsplit_cmd "${PGSPLIT_START_CMD:-n/a}${PGSPLIT_JAVA_OPTS:+ (PGSPLIT_JAVA_OPTS=$PGSPLIT_JAVA_OPTS)}"
   meta pgsplit_jvm "${PGSPLIT_JVM_CMD:-n/a}"
   meta java "$(java -version 2>&1 | head -1)"
-  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, pgsplit splitting $SPLITTING, consistency $CONSISTENCY, PostgreSQL max_connections 700, fsync off, synchronous_commit on"
+  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, pgsplit splitting $SPLITTING, consistency $CONSISTENCY, $([[ $TLS == 1 ]] && echo "clients over TLS (sslmode=require, every target), " || true)PostgreSQL max_connections 700, fsync off, synchronous_commit on"
   meta ports "primary $PRIMARY_PORT, replicas $R1_PORT/$R2_PORT, pgbouncer ${PGB_PORT:-n/a}, pgsplit ${PGSPLIT_PORT:-n/a}"
   meta warmup "${WARMUP}s of pgbench -S -c 16 per target and mode before measuring (unrecorded)"
   meta rounds "$ROUNDS"; meta duration "$DURATION"; meta idle_clients "$IDLE_CLIENTS"; meta mem_pgbench_clients "$MEM_PGBENCH_CLIENTS"; meta mem_settle "$MEM_SETTLE"; meta mem_warmup "$MEM_WARMUP"; meta targets "$TARGETS"

@@ -27,6 +27,8 @@ public final class ScramClientExchange {
     private enum State { INITIAL, EXPECT_SERVER_FIRST, EXPECT_SERVER_FINAL, DONE }
 
     private final String password;
+    /** Pass-through: the client's keys instead of a password (then {@code password} is null). */
+    private final ScramKeys keys;
     private final String clientFirstBare;
     private final String clientNonce;
     private State state = State.INITIAL;
@@ -34,6 +36,17 @@ public final class ScramClientExchange {
 
     public ScramClientExchange(String password) {
         this("", password, Base64.getEncoder().encodeToString(Salts.random(ScramCrypto.NONCE_RANDOM_BYTES)));
+    }
+
+    /** Logs in with a client's recovered keys rather than a password (SCRAM pass-through). */
+    public ScramClientExchange(ScramKeys keys) {
+        if (keys == null) {
+            throw new IllegalArgumentException("keys are null");
+        }
+        this.password = null;
+        this.keys = keys;
+        this.clientNonce = Base64.getEncoder().encodeToString(Salts.random(ScramCrypto.NONCE_RANDOM_BYTES));
+        this.clientFirstBare = "n=,r=" + clientNonce;
     }
 
     /** For tests: a fixed username and nonce, to replay the RFC 7677 example. */
@@ -45,6 +58,7 @@ public final class ScramClientExchange {
             throw new IllegalArgumentException("client nonce must be printable ASCII without ','");
         }
         this.password = password;
+        this.keys = null;
         this.clientNonce = clientNonce;
         this.clientFirstBare = "n=" + saslName(username) + ",r=" + clientNonce;
     }
@@ -96,12 +110,25 @@ public final class ScramClientExchange {
         byte[] authMessage = (clientFirstBare + "," + msg.text() + "," + clientFinalWithoutProof)
                 .getBytes(StandardCharsets.UTF_8);
 
-        byte[] saltedPassword = ScramCrypto.saltedPassword(password, salt, iterations);
-        byte[] clientKey = ScramCrypto.clientKey(saltedPassword);
+        byte[] clientKey;
+        byte[] serverKey;
+        if (keys != null) {
+            if (!keys.sameSecretAs(salt, iterations)) {
+                throw new AuthFailedException("the server's SCRAM secret for this user differs from the one the client "
+                        + "logged in to pgsplit with (other salt or iteration count: " + iterations + " on the server, "
+                        + keys.iterations() + " at pgsplit); the password must be set the same way on both");
+            }
+            clientKey = keys.clientKey();
+            serverKey = keys.serverKey();
+        } else {
+            byte[] saltedPassword = ScramCrypto.saltedPassword(password, salt, iterations);
+            clientKey = ScramCrypto.clientKey(saltedPassword);
+            serverKey = ScramCrypto.serverKey(saltedPassword);
+            Arrays.fill(saltedPassword, (byte) 0);
+        }
         byte[] storedKey = ScramCrypto.sha256(clientKey);
         byte[] clientProof = ScramCrypto.xor(clientKey, ScramCrypto.hmac(storedKey, authMessage));
-        expectedServerSignature = ScramCrypto.hmac(ScramCrypto.serverKey(saltedPassword), authMessage);
-        Arrays.fill(saltedPassword, (byte) 0);
+        expectedServerSignature = ScramCrypto.hmac(serverKey, authMessage);
         Arrays.fill(clientKey, (byte) 0);
 
         state = State.EXPECT_SERVER_FINAL;

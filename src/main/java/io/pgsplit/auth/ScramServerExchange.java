@@ -20,8 +20,16 @@ import java.util.Base64;
 public final class ScramServerExchange {
     private enum State { EXPECT_CLIENT_FIRST, EXPECT_CLIENT_FINAL, DONE }
 
+    /** SCRAM-SHA-256-PLUS: the client chose channel binding (then {@link #bindingData} is set). */
+    public static final String MECHANISM_PLUS = ScramCrypto.MECHANISM + "-PLUS";
+    public static final String CHANNEL_BINDING_TYPE = "tls-server-end-point";
+
     private final ScramSecret secret;
     private final String serverNonce;
+    /** tls-server-end-point data of this connection when it is on TLS (the server offers -PLUS), else null. */
+    private byte[] bindingData;
+    /** The client chose SCRAM-SHA-256-PLUS. */
+    private boolean plus;
     private State state = State.EXPECT_CLIENT_FIRST;
 
     // Remembered from the first round for the second.
@@ -29,9 +37,21 @@ public final class ScramServerExchange {
     private String clientFirstBare;
     private String serverFirstMessage;
     private String fullNonce;
+    /** The client's ClientKey, recovered from a proof that verified: what SCRAM pass-through logs in with. */
+    private byte[] clientKey;
 
     public ScramServerExchange(ScramSecret secret) {
         this(secret, Base64.getEncoder().encodeToString(Salts.random(ScramCrypto.NONCE_RANDOM_BYTES)));
+    }
+
+    /**
+     * Channel binding (issue 15): {@code bindingData} is the connection's tls-server-end-point hash (null when
+     * not on TLS) and {@code plusSelected} whether the client picked SCRAM-SHA-256-PLUS.
+     */
+    public ScramServerExchange channelBinding(byte[] bindingData, boolean plusSelected) {
+        this.bindingData = bindingData == null ? null : bindingData.clone();
+        this.plus = plusSelected;
+        return this;
     }
 
     /** For tests: a fixed server nonce, to replay the RFC 7677 example. */
@@ -50,6 +70,14 @@ public final class ScramServerExchange {
      * Processes the client-first-message (the data of SASLInitialResponse) and returns the
      * server-first-message {@code r=<client nonce + server nonce>,s=<salt>,i=<iterations>}.
      */
+    /** After a successful {@link #serverFinal}: the client's keys for this secret, for pass-through. */
+    public ScramKeys clientKeys() {
+        if (clientKey == null) {
+            throw new IllegalStateException("no verified proof");
+        }
+        return new ScramKeys(secret.iterations(), secret.salt(), clientKey, secret.serverKey());
+    }
+
     public byte[] serverFirst(byte[] clientFirstMessage) throws AuthFailedException {
         if (state != State.EXPECT_CLIENT_FIRST) {
             throw new IllegalStateException("serverFirst already called");
@@ -57,13 +85,30 @@ public final class ScramServerExchange {
         state = State.DONE;   // any failure below ends the exchange
         ScramMessage msg = ScramMessage.of(clientFirstMessage, "client-first-message");
 
-        // gs2-header = gs2-cbind-flag "," [ authzid ] ","
+        // gs2-header = gs2-cbind-flag "," [ authzid ] ","   (PostgreSQL's rules, auth-scram.c read_client_first_message)
         if (msg.text().startsWith("p=")) {
-            throw new AuthFailedException("SCRAM channel binding is not supported by this server");
-        }
-        char cbindFlag = msg.readFlag();
-        if (cbindFlag != 'n' && cbindFlag != 'y') {
-            throw msg.fail("invalid channel binding flag");
+            if (!plus) {
+                throw new AuthFailedException("malformed SCRAM message: the client requires channel binding "
+                        + "but selected SCRAM-SHA-256 rather than SCRAM-SHA-256-PLUS");
+            }
+            String type = msg.read('p');
+            if (!CHANNEL_BINDING_TYPE.equals(type)) {
+                throw new AuthFailedException("unsupported SCRAM channel-binding type \""
+                        + type.replaceAll("[^\\x20-\\x7E]", "?") + "\"");
+            }
+        } else {
+            if (plus) {
+                throw new AuthFailedException("malformed SCRAM message: the client selected SCRAM-SHA-256-PLUS "
+                        + "but sent no channel binding data");
+            }
+            char cbindFlag = msg.readFlag();
+            if (cbindFlag != 'n' && cbindFlag != 'y') {
+                throw msg.fail("invalid channel binding flag");
+            }
+            if (cbindFlag == 'y' && bindingData != null) {
+                // the client supports channel binding and thinks we do not: someone removed -PLUS from our offer
+                throw new AuthFailedException("SCRAM channel binding negotiation error");
+            }
         }
         if (msg.peekAttribute() == 'a') {
             throw new AuthFailedException("SCRAM authorization identity (a=) is not supported");
@@ -110,8 +155,13 @@ public final class ScramServerExchange {
 
         // client-final-message = channel-binding "," nonce ["," extensions] "," proof
         String channelBinding = msg.read('c');
-        String expectedChannelBinding = Base64.getEncoder()
-                .encodeToString(gs2Header.getBytes(StandardCharsets.UTF_8));
+        byte[] header = gs2Header.getBytes(StandardCharsets.UTF_8);
+        if (plus) {   // c = base64(gs2 header + tls-server-end-point hash of our certificate)
+            byte[] both = java.util.Arrays.copyOf(header, header.length + bindingData.length);
+            System.arraycopy(bindingData, 0, both, header.length, bindingData.length);
+            header = both;
+        }
+        String expectedChannelBinding = Base64.getEncoder().encodeToString(header);
         if (!channelBinding.equals(expectedChannelBinding)) {
             // "biws" is base64("n,,"), "eSws" is base64("y,,"); anything else either claims
             // channel binding we did not offer or does not match the client-first gs2 header.
@@ -148,6 +198,7 @@ public final class ScramServerExchange {
         if (!MessageDigest.isEqual(ScramCrypto.sha256(clientKey), storedKey)) {
             throw new AuthFailedException("invalid proof");
         }
+        this.clientKey = clientKey;
         byte[] serverSignature = ScramCrypto.hmac(secret.serverKey(), authMessage);
         return ("v=" + Base64.getEncoder().encodeToString(serverSignature)).getBytes(StandardCharsets.UTF_8);
     }

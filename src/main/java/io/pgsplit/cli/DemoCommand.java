@@ -6,6 +6,7 @@ import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.localpg.PasswordType;
 import io.pgsplit.server.Pgsplit;
+import io.pgsplit.tls.CertificateGenerator;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +18,10 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start a local PostgreSQL primary with streaming replicas and pgsplit in front of them, "
                 + "with user app (password app) owning database app. Prints each server's address and a "
-                + "postgresql:// URI for psql. Ctrl-C or SIGTERM stops everything.")
+                + "postgresql:// URI for psql. pgsplit serves TLS with a certificate it generates (a demo CA "
+                + "whose file it prints, for sslmode=verify-full) and finds users missing from its config on "
+                + "the primary (auth_query): a role created there logs in through pgsplit at once. "
+                + "Ctrl-C or SIGTERM stops everything.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--replicas", defaultValue = "2", description = "Number of streaming replicas (default ${DEFAULT-VALUE})")
     int replicas;
@@ -81,8 +85,15 @@ final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < names.size(); i++) {
             System.out.println("replica " + names.get(i) + " " + cluster.host() + ":" + cluster.replicaPorts().get(i));
         }
+        // TLS: a demo CA and a certificate for 127.0.0.1/localhost it signed, made now (Bouncy Castle)
+        Path tlsDir = Files.createTempDirectory("pgsplit-demo-tls");
+        CertificateGenerator.Issued ca = CertificateGenerator.certificateAuthority("pgsplit demo CA");
+        Path caFile = tlsDir.resolve("ca.crt");
+        Files.writeString(caFile, CertificateGenerator.pem(ca.certificate()));
+        CertificateGenerator.issue(ca, "pgsplit demo", List.of("127.0.0.1", "localhost", "::1"))
+                .write(tlsDir.resolve("server.crt"), tlsDir.resolve("server.key"));
         try {
-            config = ConfigLoader.parse(yaml(cluster), "demo");
+            config = ConfigLoader.parse(yaml(cluster, tlsDir), "demo");
         } catch (ConfigException e) {
             e.errors().forEach(System.err::println);
             return 2;
@@ -93,12 +104,18 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("postgresql://app:app@" + cluster.host() + ":" + router[0].port() + "/app");
         System.out.println("Try: psql \"postgresql://app:app@" + cluster.host() + ":" + router[0].port()
                 + "/app\" -c 'SELECT inet_server_port(), pg_is_in_recovery()'   (Ctrl-C stops the demo)");
+        System.out.println("TLS (certificate checked against the demo CA): psql \"postgresql://app:app@localhost:"
+                + router[0].port() + "/app?sslmode=verify-full&sslrootcert=" + caFile + "\"");
+        System.out.println("New users without touching pgsplit's config: psql \"postgresql://" + cluster.superuser() + ":"
+                + cluster.superuserPassword() + "@" + cluster.host() + ":" + cluster.primaryPort()
+                + "/postgres\" -c \"CREATE ROLE x LOGIN PASSWORD 'y'\"   then   psql \"postgresql://x:y@"
+                + cluster.host() + ":" + router[0].port() + "/app\"");
         System.out.flush();
         stopped.await();
         return 0;
     }
 
-    private String yaml(LocalPgCluster cluster) {
+    private String yaml(LocalPgCluster cluster, Path tlsDir) {
         StringBuilder y = new StringBuilder();
         y.append("listen: {host: 127.0.0.1, port: ").append(port).append("}\n");
         y.append("databases:\n  app:\n    primary: \"").append(cluster.host()).append(':')
@@ -113,6 +130,13 @@ final class DemoCommand implements Callable<Integer> {
                     .append(", port: ").append(cluster.replicaPorts().get(i)).append("}\n");
         }
         y.append("users:\n  app: {password: app}\n");
+        // TLS for clients that ask (libpq does by default), plaintext for the others
+        y.append("tls: {mode: prefer, cert_file: \"").append(tlsDir.resolve("server.crt")).append("\", key_file: \"")
+                .append(tlsDir.resolve("server.key")).append("\"}\n");
+        // users missing from the config are looked up on the primary, as the superuser (demo only: in production
+        // give a role of its own a SECURITY DEFINER function, docs/CONFIGURATION.md)
+        y.append("auth_query: {user: \"").append(cluster.superuser()).append("\", password: \"")
+                .append(cluster.superuserPassword()).append("\"}\n");
         y.append("pool: {pool_mode: ").append(poolMode).append(", pool_size: ").append(poolSize).append("}\n");
         if (rules != null) {
             y.append("routing: {rules: \"").append(rules.toAbsolutePath()).append("\"}\n");

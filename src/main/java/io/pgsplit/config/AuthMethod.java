@@ -7,7 +7,12 @@ public enum AuthMethod {
     /** Legacy MD5 challenge; YAML {@code md5}. */
     MD5("md5"),
     /** No password asked (use only on trusted networks); YAML {@code trust}. */
-    TRUST("trust");
+    TRUST("trust"),
+    /**
+     * A TLS client certificate, verified against {@code tls.ca_file}, whose common name is the user name
+     * (as PostgreSQL's {@code cert}); no password. YAML {@code cert}.
+     */
+    CERT("cert");
 
     private final String yamlName;
 

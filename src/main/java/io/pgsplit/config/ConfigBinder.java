@@ -30,7 +30,7 @@ final class ConfigBinder {
     }
 
     PgsplitConfig bind(YamlSection root, Path source) {
-        root.expectKeys(LISTEN, DATABASES, USERS, POOL, ROUTING, ADMIN);
+        root.expectKeys(LISTEN, DATABASES, USERS, POOL, ROUTING, ADMIN, SecurityBinder.TLS, SecurityBinder.AUTH_QUERY);
         ListenConfig listen = bindListen(root.section(LISTEN));
 
         YamlSection poolSection = root.section(POOL);
@@ -44,7 +44,10 @@ final class ConfigBinder {
         Map<String, DatabaseConfig> databases = bindDatabases(root, pool, poolSection);
         Map<String, UserConfig> users = UserBinder.bindAll(root);
         AdminConfig admin = bindAdmin(root.section(ADMIN));
-        return new PgsplitConfig(listen, databases, users, pool, routing, admin, source);
+        SecurityBinder security = new SecurityBinder(baseDirectory);
+        return new PgsplitConfig(listen, databases, users, pool, routing, admin, source,
+                security.bindTls(root.section(SecurityBinder.TLS)),
+                security.bindAuthQuery(root.section(SecurityBinder.AUTH_QUERY)));
     }
 
     private static ListenConfig bindListen(YamlSection section) {
@@ -82,7 +85,8 @@ final class ConfigBinder {
             section.self().error("at least one database is required");
         }
         section.entries().forEach((name, value) -> {
-            DatabaseConfig db = DatabaseBinder.bind(name, value, globalPool, globalPoolSection);
+            DatabaseConfig db = DatabaseBinder.bind(name, value, globalPool, globalPoolSection,
+                    new SecurityBinder(baseDirectory));
             if (db != null) {
                 databases.put(name, db);
             }

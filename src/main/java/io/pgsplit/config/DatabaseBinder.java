@@ -24,12 +24,18 @@ final class DatabaseBinder {
 
     /** Null only if the entry is not even a mapping (error recorded). */
     static DatabaseConfig bind(String name, YamlValue value, PoolConfig globalPool, YamlSection globalPoolSection) {
+        return bind(name, value, globalPool, globalPoolSection, null);
+    }
+
+    /** @param security binds {@code server_tls} (issue 15); null = the key is not accepted */
+    static DatabaseConfig bind(String name, YamlValue value, PoolConfig globalPool, YamlSection globalPoolSection,
+                               SecurityBinder security) {
         YamlSection section = value.asSection();
         if (section == null) {
             return null;
         }
         section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads",
-                "consistency");
+                "consistency", "server_tls", "auth_query");
         YamlValue primaryValue = section.require("primary");
         HostPort primary = primaryValue == null ? null : address(primaryValue);
         String serverDatabase = section.string("dbname", name);
@@ -50,8 +56,13 @@ final class DatabaseBinder {
                 section.enumValue("primary_reads", null, PrimaryReads.values(), PrimaryReads::yamlName);
         Consistency consistency =
                 section.enumValue("consistency", null, Consistency.values(), Consistency::yamlName);
+        ServerTlsConfig serverTls = security == null ? null : security.bindServerTls(section.section("server_tls"));
+        String authQuery = section.string("auth_query", null);
+        if (authQuery != null && !authQuery.contains("$1")) {
+            section.error("auth_query", "must take the user name as parameter $1");
+        }
         return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
-                consistency);
+                consistency, serverTls, authQuery);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {

@@ -17,10 +17,19 @@ import java.util.Map;
  * @param loadBalancing  null = {@link RoutingConfig#loadBalancing()}
  * @param primaryReads   null = {@link RoutingConfig#primaryReads()}
  * @param consistency    null = {@link RoutingConfig#consistency()}
+ * @param serverTls      TLS to this database's servers (issue 15)
+ * @param authQuery      this database's auth query, null = {@code auth_query.query} (issue 15)
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
-                             PrimaryReads primaryReads, Consistency consistency) {
+                             PrimaryReads primaryReads, Consistency consistency, ServerTlsConfig serverTls,
+                             String authQuery) {
+
+    /** Without a consistency of its own, server TLS or an auth query of its own. */
+    public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
+                          Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads) {
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, null, null, null);
+    }
 
     public DatabaseConfig {
         replicas = replicas == null ? List.of() : List.copyOf(replicas);
@@ -29,11 +38,14 @@ public record DatabaseConfig(String name, HostPort primary, String serverDatabas
         if (serverDatabase == null) {
             serverDatabase = name;
         }
+        if (serverTls == null) {
+            serverTls = ServerTlsConfig.disabled();
+        }
     }
 
     /** A database with a primary only and every other setting at its default (handy in tests). */
     public static DatabaseConfig of(String name, HostPort primary) {
-        return new DatabaseConfig(name, primary, name, List.of(), Map.of(), null, null, null);
+        return new DatabaseConfig(name, primary, name, List.of(), Map.of(), null, null);
     }
 
     /** The load balancing in effect: this database's, else the routing default. */

@@ -3,7 +3,7 @@ package io.pgsplit.config;
 import java.util.regex.Pattern;
 
 /** Recognizes the password formats PostgreSQL stores in {@code pg_authid}, which pgsplit accepts too. */
-final class PasswordFormats {
+public final class PasswordFormats {
 
     private static final Pattern MD5_HASH = Pattern.compile("md5[0-9a-fA-F]{32}");
     static final String SCRAM_PREFIX = "SCRAM-SHA-256$";
@@ -14,7 +14,7 @@ final class PasswordFormats {
     private PasswordFormats() {
     }
 
-    static boolean isMd5Hash(String password) {
+    public static boolean isMd5Hash(String password) {
         return password != null && MD5_HASH.matcher(password).matches();
     }
 
@@ -27,7 +27,7 @@ final class PasswordFormats {
         return password != null && SCRAM_VERIFIER.matcher(password).matches();
     }
 
-    static boolean isPlaintext(String password) {
+    public static boolean isPlaintext(String password) {
         return password != null && !isMd5Hash(password) && !looksLikeScramVerifier(password);
     }
 }

@@ -15,9 +15,18 @@ import java.util.Map;
  * @param routing   read/write splitting
  * @param admin     admin console
  * @param source    the file it was loaded from, or null if built from a string
+ * @param tls       TLS between clients and pgsplit
+ * @param authQuery how users missing from {@code users} are looked up on the primary
  */
 public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
-                            PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source) {
+                            PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source,
+                            ClientTlsConfig tls, AuthQueryConfig authQuery) {
+
+    /** Without TLS and auth_query. */
+    public PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
+                         PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source) {
+        this(listen, databases, users, pool, routing, admin, source, null, null);
+    }
 
     /** Null sections become their defaults so tests can build configs with only what they care about. */
     public PgsplitConfig {
@@ -27,6 +36,8 @@ public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> dat
         pool = pool == null ? PoolConfig.defaults() : pool;
         routing = routing == null ? RoutingConfig.defaults() : routing;
         admin = admin == null ? AdminConfig.defaults() : admin;
+        tls = tls == null ? ClientTlsConfig.defaults() : tls;
+        authQuery = authQuery == null ? AuthQueryConfig.defaults() : authQuery;
     }
 
     /**

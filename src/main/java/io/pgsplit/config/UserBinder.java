@@ -58,8 +58,8 @@ final class UserBinder {
 
     private static void checkPassword(YamlSection section, AuthMethod auth, String password) {
         if (password == null) {
-            if (auth != AuthMethod.TRUST) {
-                section.error("password", "required unless auth is trust");
+            if (auth != AuthMethod.TRUST && auth != AuthMethod.CERT) {
+                section.error("password", "required unless auth is trust or cert");
             }
             return;
         }
@@ -77,7 +77,7 @@ final class UserBinder {
 
     /**
      * Explicit {@code server_password} (even {@code ""}) wins; else the client password if plaintext. A hashed
-     * client password cannot log in to a server, so then server_password is required.
+     * client password gives null: the servers are logged in to with the client's own keys (pass-through).
      */
     private static String serverPassword(YamlSection section, String password) {
         if (section.has("server_password")) {
@@ -87,11 +87,8 @@ final class UserBinder {
             }
             return serverPassword;
         }
-        if (password == null || PasswordFormats.isPlaintext(password)) {
-            return password;
-        }
-        section.error("server_password", "required because password is a hash "
-                + "(pgsplit needs the real password to log in to the server; use \"\" if the server asks for none)");
-        return null;
+        // A hash without server_password: pgsplit logs in to the servers with what each client proved (the
+        // SCRAM keys it recovers from the client's proof, or the md5 hash itself): pass-through, issue 15.
+        return password == null || PasswordFormats.isPlaintext(password) ? password : null;
     }
 }

@@ -119,9 +119,35 @@ public final class DatabaseRuntime {
 
     private Pool newPool(Node node, UserConfig user) {
         PoolConfig settings = root.poolFor(name, user.name());
+        return pools.pool(node, credentials(user, null), settings);
+    }
+
+    /** How {@code user} logs in to this database's servers, under {@code applicationName} (null: pgsplit). */
+    private ServerCredentials credentials(UserConfig user, String applicationName) {
         String password = user.serverPassword();
-        return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
-                ? null : password, config.serverDatabase()), settings);
+        // issue 15: without a server password, a user with a stored verifier or hash logs in with its clients' keys
+        io.pgsplit.auth.PassThroughSecret passThrough = (password == null || password.isEmpty())
+                && user.password() != null && !io.pgsplit.config.PasswordFormats.isPlaintext(user.password())
+                ? passThroughs.of(user.serverUser()) : null;
+        return new ServerCredentials(user.serverUser(), password == null || password.isEmpty() ? null : password,
+                config.serverDatabase(), applicationName, passThrough, serverTls);
+    }
+
+    private io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
+
+    public void passThroughs(io.pgsplit.auth.PassThroughSecrets secrets) {
+        this.passThroughs = secrets;
+    }
+
+    /** Issue 15: TLS to this database's servers, null = plaintext. */
+    private io.pgsplit.tls.ServerTls serverTls;
+
+    public void serverTls(io.pgsplit.tls.ServerTls tls) {
+        this.serverTls = tls;
+    }
+
+    public io.pgsplit.tls.ServerTls serverTls() {
+        return serverTls;
     }
 
     public boolean primaryServesReads() {
@@ -166,12 +192,10 @@ public final class DatabaseRuntime {
      */
     public Pool privatePool(Node node, String applicationName) {
         UserConfig user = root.users().values().iterator().next();
-        String password = user.serverPassword();
         PoolConfig settings = root.pool().toBuilder().poolSize(1).minPoolSize(0).reservePoolSize(0)
                 .maxDbConnections(0).maxUserConnections(0).queryWaitTimeout(java.time.Duration.ofSeconds(10))
                 .serverIdleTimeout(java.time.Duration.ZERO).serverLifetime(java.time.Duration.ZERO)
                 .serverResetQuery("").preparedStatementCacheSize(1).build();
-        return pools.privatePool(node, new ServerCredentials(user.serverUser(), password == null
-                || password.isEmpty() ? null : password, config.serverDatabase(), applicationName), settings);
+        return pools.privatePool(node, credentials(user, applicationName), settings);
     }
 }

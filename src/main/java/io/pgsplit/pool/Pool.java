@@ -406,6 +406,10 @@ public final class Pool {
                         ServerConnection conn = new ServerConnection(Pool.this, ch,
                                 new ServerSessionState(settings.preparedStatementCacheSize()));
                         ch.closeFuture().addListener(f -> connectionClosed(conn));
+                        if (credentials.tls() != null) { // issue 15: SSLRequest and TLS before the login
+                            ch.pipeline().addLast("server-tls-negotiation",
+                                    new io.pgsplit.tls.ServerTlsNegotiator(credentials.tls(), node.host(), node.port()));
+                        }
                         ch.pipeline().addLast(ServerLogin.FRAME_DECODER,
                                 new FrameDecoder(FrameDecoder.Mode.TYPED, ServerLogin.MAX_LOGIN_MESSAGE));
                         ch.pipeline().addLast("login", new ServerLogin(conn, credentials, connectTimeout, login));

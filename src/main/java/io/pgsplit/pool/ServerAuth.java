@@ -32,7 +32,15 @@ final class ServerAuth {
     }
 
     static Scram scram(String password) {
-        ScramClientExchange exchange = new ScramClientExchange(password);
+        return wrap(new ScramClientExchange(password));
+    }
+
+    /** SCRAM pass-through: the keys of a client that logged in as this user (issue 15). */
+    static Scram scram(io.pgsplit.auth.ScramKeys keys) {
+        return wrap(new ScramClientExchange(keys));
+    }
+
+    private static Scram wrap(ScramClientExchange exchange) {
         return new Scram() {
             @Override
             public byte[] clientFirst() {

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.pgsplit.auth.PassThroughSecret;
 import io.pgsplit.protocol.Bufs;
 import io.pgsplit.protocol.ErrorFields;
 import io.pgsplit.protocol.FrameDecoder;
@@ -133,7 +134,7 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
             }
             case MessageType.AUTH_CLEARTEXT -> ctx.writeAndFlush(Messages.passwordMessage(password("password")));
             case MessageType.AUTH_MD5 -> ctx.writeAndFlush(Messages.passwordMessage(
-                    ServerAuth.md5(credentials.user(), password("md5"), data)));
+                    ServerAuth.md5(credentials.user(), md5Secret(), data)));
             case MessageType.AUTH_SASL -> {
                 List<String> mechanisms = mechanisms(data);
                 if (!mechanisms.contains(ServerAuth.SCRAM_MECHANISM)) {
@@ -141,7 +142,8 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
                             "server offers SASL mechanisms " + mechanisms + ", pgsplit supports only "
                                     + ServerAuth.SCRAM_MECHANISM, null);
                 }
-                scram = ServerAuth.scram(password("SCRAM-SHA-256"));
+                scram = credentials.password() == null && credentials.passThrough() != null
+                        ? ServerAuth.scram(scramKeys()) : ServerAuth.scram(password("SCRAM-SHA-256"));
                 ctx.writeAndFlush(Messages.saslInitialResponse(ServerAuth.SCRAM_MECHANISM, scram.clientFirst()));
             }
             case MessageType.AUTH_SASL_CONTINUE -> ctx.writeAndFlush(Messages.saslResponse(scram().clientFinal(data)));
@@ -157,6 +159,31 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
             throw new PoolException(SqlState.PROTOCOL_VIOLATION, "SASL continue without a SASL exchange", null);
         }
         return scram;
+    }
+
+    // ---- issue 15: pass-through, for users whose password pgsplit does not have ----
+
+    private String md5Secret() throws PoolException {
+        PassThroughSecret pt = credentials.passThrough();
+        if (credentials.password() == null && pt != null) {
+            if (pt.md5Hash() == null) {
+                throw new PoolException(SqlState.INVALID_PASSWORD, "server asks for md5 authentication but pgsplit "
+                        + "has only SCRAM keys for user \"" + credentials.user() + "\" (its stored secret is not an md5 hash)",
+                        null);
+            }
+            return pt.md5Hash();
+        }
+        return password("md5");
+    }
+
+    private io.pgsplit.auth.ScramKeys scramKeys() throws PoolException {
+        io.pgsplit.auth.ScramKeys keys = credentials.passThrough().scram();
+        if (keys == null) {
+            throw new PoolException(SqlState.INVALID_PASSWORD, "server asks for SCRAM-SHA-256 authentication but no "
+                    + "client has logged in as user \"" + credentials.user() + "\" with SCRAM yet (pgsplit holds no "
+                    + "password for it and passes the client's keys through)", null);
+        }
+        return keys;
     }
 
     private String password(String method) throws PoolException {

@@ -35,6 +35,11 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return mode;
     }
 
+    /** Bytes received but not yet decoded (after an SSLRequest: sent without waiting for the answer). */
+    public int buffered() {
+        return actualReadableBytes();
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
         while (true) {

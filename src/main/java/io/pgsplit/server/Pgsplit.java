@@ -24,6 +24,7 @@ public final class Pgsplit implements AutoCloseable {
     private final CatalogRefresher catalog;
     private final HealthCheck health;
     private final Runnable hangup = this::reloadRules;
+    private final Runnable tlsReload = () -> context().clientTls().reload();
     private volatile RoutingRules rules;
     private RulesWatcher watcher;
     private volatile boolean closed;
@@ -53,6 +54,9 @@ public final class Pgsplit implements AutoCloseable {
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
         HealthCheck health = new HealthCheck(server.group(), nodes).start();
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
+        if (server.context().clientTls().enabled()) { // issue 15: certificates reload on SIGHUP
+            RulesSupport.onHangup(p.tlsReload);
+        }
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
                     rules.rules().size(), rules.functionDeclarationCount());
@@ -130,6 +134,7 @@ public final class Pgsplit implements AutoCloseable {
         }
         closed = true;
         RulesSupport.removeHangup(hangup);
+        RulesSupport.removeHangup(tlsReload);
         if (watcher != null) {
             watcher.close();
         }

@@ -23,6 +23,8 @@ import io.pgsplit.pool.PoolManager;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.route.RouteRules;
 import io.pgsplit.route.Router;
+import io.pgsplit.tls.ClientTls;
+import io.pgsplit.tls.DirectTlsDetector;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -73,6 +75,12 @@ public final class PgsplitServer implements AutoCloseable {
         this.pools = new PoolManager(group);
         this.context = new RouterContext(config, pools, new Router(config.routing(), rules), readOnlyFunctions,
                 writeFunctions);
+        try {
+            context.clientTls(new ClientTls(config.tls()));
+        } catch (javax.net.ssl.SSLException e) {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
+            throw new IllegalStateException("client TLS: " + e.getMessage(), e);
+        }
     }
 
     public PgsplitServer start() throws InterruptedException {
@@ -93,6 +101,9 @@ public final class PgsplitServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         context.clientOpened();
                         FrameDecoder decoder = new FrameDecoder(FrameDecoder.Mode.STARTUP, maxMessage);
+                        if (context.clientTls().enabled()) { // issue 15: PostgreSQL 17 direct TLS
+                            ch.pipeline().addLast("direct-tls", new DirectTlsDetector(context.clientTls()));
+                        }
                         ch.pipeline().addLast("frames", decoder).addLast("login", new LoginHandler(context, decoder));
                     }
                 });

@@ -11,6 +11,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
 import io.pgsplit.consistency.SessionConsistency;
+import io.pgsplit.authquery.AuthQueryLogin;
+import io.pgsplit.authquery.AuthQueryService;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.UserConfig;
@@ -28,6 +30,8 @@ import io.pgsplit.protocol.ProtocolException;
 import io.pgsplit.protocol.SqlState;
 import io.pgsplit.protocol.StartupPacket;
 import io.pgsplit.pool.DatabaseRuntime;
+import io.pgsplit.tls.ChannelBinding;
+import io.pgsplit.tls.ClientTls;
 import io.pgsplit.session.RouterContext;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -40,7 +44,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A client connection until it is logged in: answers SSLRequest and GSSENCRequest with 'N', forwards
+ * A client connection until it is logged in: answers SSLRequest (TLS per {@code tls}, issue 15) and
+ * GSSENCRequest (with 'N'), forwards
  * a CancelRequest to the session holding its key, reads the StartupMessage, authenticates the user,
  * checks the start-up parameters, and tells the client its ParameterStatus values and BackendKeyData.
  * Then it leaves the pipeline and {@link #handOver hands over} to the handler that serves the client
@@ -155,6 +160,9 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         Throwable root = cause.getCause() instanceof ProtocolException ? cause.getCause() : cause;
         if (root instanceof ProtocolException pe) {
             fatal(pe.sqlState(), root.getMessage());
+        } else if (ClientTls.isHandshakeFailure(cause)) { // issue 15
+            log.info("client {}: TLS handshake failed: {}", remote(channel), root.getMessage());
+            close(null);
         } else if (root instanceof java.io.IOException) {
             log.debug("client {}: {}", remote(channel), root.toString());
             close(null);
@@ -171,9 +179,13 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     private void onStartupPacket(ByteBuf msg) {
         StartupPacket p = StartupPacket.decode(msg);
         switch (p.code()) {
-            // TLS plugs in here: answer 'S' and put an SslHandler in front of the frame decoder.
-            case MessageType.SSL_REQUEST, MessageType.GSSENC_REQUEST ->
-                    channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
+            case MessageType.SSL_REQUEST -> { // issue 15: client TLS
+                String refused = ctx.clientTls().answerSslRequest(channel, decoder.buffered());
+                if (refused != null) {
+                    fatal(SqlState.PROTOCOL_VIOLATION, refused);
+                }
+            }
+            case MessageType.GSSENC_REQUEST -> channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             case MessageType.CANCEL_REQUEST -> {
                 ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
                 close(null);
@@ -184,6 +196,11 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
 
     private void onStartupMessage(Map<String, String> startup) {
         decoder.mode(FrameDecoder.Mode.TYPED);
+        if (!ctx.clientTls().permits(channel)) { // issue 15: tls.mode require
+            fatal(SqlState.INVALID_AUTHORIZATION, "pgsplit accepts only TLS connections (tls.mode: require); "
+                    + "connect with sslmode=require");
+            return;
+        }
         userName = startup.get("user");
         if (userName == null || userName.isEmpty()) {
             fatal(SqlState.INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet");
@@ -234,15 +251,46 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
-        // Users come from the configuration; a user looked up on the server (auth_query) would be found here.
         user = ctx.config().users().get(userName);
-        authenticator = new ClientAuthenticator(userName, user);
         if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
             fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already (pgsplit max_client_conn "
                     + ctx.config().listen().maxClientConn() + ")");
             return;
         }
         startupReceived = true;
+        // ---- issue 15: a user missing from the config is looked up with auth_query ----
+        DatabaseRuntime target = ctx.database(databaseName);
+        authQueryTarget = user != null || !ctx.authQuery().enabled() || target == null ? null
+                : AuthQueryLogin.target(ctx.config(), databaseName, target.primary(), target.serverTls());
+        if (authQueryTarget != null) {
+            AuthQueryLogin.lookup(ctx.authQuery(), authQueryTarget, userName, loop, found -> {
+                if (!closed) {
+                    user = found;
+                    startAuthentication();
+                }
+            }, e -> fatal(SqlState.CONNECTION_FAILURE, "pgsplit: could not look up user \"" + userName
+                    + "\" (auth_query failed; see pgsplit's log)"));
+            return;
+        }
+        startAuthentication();
+    }
+
+    /** Issue 15: where auth_query looked the user up, or null when the user came from the config. */
+    private AuthQueryService.Target authQueryTarget;
+
+    private void startAuthentication() {
+        if (user != null && user.auth() == io.pgsplit.config.AuthMethod.CERT) { // issue 15: cert authentication
+            if (userName.equals(ClientTls.verifiedClientCn(channel))) {
+                authenticated();
+            } else {
+                log.info("client {}: certificate authentication failed for user \"{}\"", remote(channel), userName);
+                ctx.authFailed();
+                fatal(SqlState.INVALID_AUTHORIZATION, "certificate authentication failed for user \"" + userName + "\"");
+            }
+            return;
+        }
+        // issue 15: on TLS, SCRAM-SHA-256-PLUS with the tls-server-end-point binding is offered too
+        authenticator = new ClientAuthenticator(userName, user, ChannelBinding.tlsServerEndPoint(channel));
         ByteBuf first = authenticator.start();
         if (authenticator.isTrust()) {
             first.release();
@@ -253,6 +301,9 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     }
 
     private void onAuthMessage(ByteBuf msg) {
+        if (authenticator == null) {
+            throw new ProtocolException("password message before the password request");
+        }
         if (msg.getByte(0) != MessageType.Frontend.PASSWORD) {
             throw new ProtocolException("expected password response, got message type "
                     + FrameDecoder.printable(msg.getByte(0)));
@@ -267,9 +318,30 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
                 authenticated();
             }
         } catch (AuthFailedException e) {
-            log.info("client {}: authentication failed for user \"{}\"", remote(channel), userName);
-            fatal(SqlState.INVALID_PASSWORD, e.getMessage());
+            if (authQueryTarget != null) {
+                // issue 15: read the user again (the password may have changed since it was cached), then refuse
+                // unless an md5 answer matches the fresh hash; unknown users take the same path and time
+                AuthQueryLogin.refresh(ctx.authQuery(), authQueryTarget, userName, loop, fresh -> {
+                    if (closed) {
+                        return;
+                    }
+                    if (fresh != null && fresh.passwordIsMd5Hash() && authenticator.md5MatchesRefreshed(fresh.password())) {
+                        user = fresh;
+                        authenticated();
+                        return;
+                    }
+                    refuse(e);
+                });
+                return;
+            }
+            refuse(e);
         }
+    }
+
+    private void refuse(AuthFailedException e) {
+        log.info("client {}: authentication failed for user \"{}\"", remote(channel), userName);
+        ctx.authFailed();
+        fatal(SqlState.INVALID_PASSWORD, e.getMessage());
     }
 
     // =====================================================================================
@@ -277,6 +349,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     // =====================================================================================
 
     private void authenticated() {
+        AuthQueryLogin.remember(ctx.passThroughs(), user, authenticator); // issue 15: keys for the servers
         db = ctx.database(databaseName);
         if (db == null) {
             fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseName + "\" does not exist");

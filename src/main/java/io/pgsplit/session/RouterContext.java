@@ -59,10 +59,18 @@ public final class RouterContext {
         for (String db : config.databases().keySet()) {
             DatabaseRuntime runtime = new DatabaseRuntime(db, config, pools);
             databases.put(db, runtime);
+            runtime.passThroughs(passThroughs); // issue 15
+            try {
+                runtime.serverTls(io.pgsplit.tls.ServerTls.of(config.databases().get(db).serverTls()));
+            } catch (javax.net.ssl.SSLException e) {
+                throw new IllegalStateException("database \"" + db + "\": server_tls: " + e.getMessage(), e);
+            }
             readGates.put(db, new ReadGate(db, runtime.primary(), runtime.replicas(),
                     node -> runtime.privatePool(node, ReadGate.PROBE_APPLICATION_NAME),
                     pools.eventLoopGroup().next(), config.routing()));
         }
+        this.authQuery = new io.pgsplit.authquery.AuthQueryService(config.authQuery(), pools,
+                config.pool(), pools.eventLoopGroup());
         ClassifierSettings d = ClassifierSettings.defaults();
         this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
                 config.routing().maxNestingDepth(), config.routing().classifierCacheBytes(), d.parseTimeout(),
@@ -84,6 +92,41 @@ public final class RouterContext {
 
     public Map<String, ReadGate> readGates() {
         return readGates;
+    }
+
+    // ---- issue 15: client TLS (set by PgsplitServer) ----
+    private volatile io.pgsplit.tls.ClientTls clientTls = io.pgsplit.tls.ClientTls.disabled();
+
+    public io.pgsplit.tls.ClientTls clientTls() {
+        return clientTls;
+    }
+
+    public void clientTls(io.pgsplit.tls.ClientTls tls) {
+        this.clientTls = tls;
+    }
+
+    // ---- issue 15: failed logins (wrong password, unknown or expired user, bad certificate), for metrics ----
+    private final java.util.concurrent.atomic.AtomicLong authFailures = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Logins refused for their credentials since start (each is also logged with the client's address). */
+    public long authFailures() {
+        return authFailures.get();
+    }
+
+    void authFailed() {
+        authFailures.incrementAndGet();
+    }
+
+    // ---- issue 15: auth_query and pass-through ----
+    private final io.pgsplit.auth.PassThroughSecrets passThroughs = new io.pgsplit.auth.PassThroughSecrets();
+    private io.pgsplit.authquery.AuthQueryService authQuery;
+
+    public io.pgsplit.auth.PassThroughSecrets passThroughs() {
+        return passThroughs;
+    }
+
+    public io.pgsplit.authquery.AuthQueryService authQuery() {
+        return authQuery;
     }
 
     public DatabaseRuntime database(String name) {

@@ -93,7 +93,7 @@ class ConfigErrorsTest {
     @Test
     void enumErrorListsAllowedValues() {
         assertEquals(List.of(
-                        "pgsplit.yaml: users.v.auth: \"password\" is not one of: scram-sha-256, md5, trust (line 2, column 19)",
+                        "pgsplit.yaml: users.v.auth: \"password\" is not one of: scram-sha-256, md5, trust, cert (line 2, column 19)",
                         "pgsplit.yaml: pool.pool_mode: \"fast\" is not one of: session, transaction, statement (line 3, column 19)",
                         "pgsplit.yaml: routing.primary_reads: \"sometimes\" is not one of: true, false, fallback (line 4, column 26)"),
                 errors("""
@@ -140,7 +140,7 @@ class ConfigErrorsTest {
         assertEquals(List.of("pgsplit.yaml: databases: at least one database is required (line 1, column 12)",
                         "pgsplit.yaml: users: at least one user is required (line 2, column 8)"),
                 errors("databases: {}\nusers: {}\n"));
-        assertEquals(List.of("pgsplit.yaml: users.u.password: required unless auth is trust (line 2, column 12)"),
+        assertEquals(List.of("pgsplit.yaml: users.u.password: required unless auth is trust or cert (line 2, column 12)"),
                 errors(DATABASES + "users: {u: {auth: md5}}\n"));
     }
 
@@ -175,7 +175,6 @@ class ConfigErrorsTest {
     @Test
     void passwordFormats() {
         assertEquals(List.of(
-                        "pgsplit.yaml: users.a.server_password: required because password is a hash (pgsplit needs the real password to log in to the server; use \"\" if the server asks for none) (line 3, column 6)",
                         "pgsplit.yaml: users.b.password: an md5 hash cannot check scram-sha-256 logins; give the plaintext password or a SCRAM verifier, or use auth: md5 (line 4, column 17)",
                         "pgsplit.yaml: users.c.password: is not a valid SCRAM verifier (expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>) (line 5, column 17)"),
                 errors(DATABASES + """
@@ -226,7 +225,7 @@ class ConfigErrorsTest {
                 "pgsplit.yaml: listen.startup_timeout: \"10x\" is not a duration (use 500ms, 10s, 5m, 1h, or a number of seconds) (line 3, column 20)",
                 "pgsplit.yaml: databases.app.primary: 0 is not a port (1-65535) (line 6, column 14)",
                 "pgsplit.yaml: databases.app.load_balancing: \"random\" is not one of: round_robin, least_outstanding, weighted (line 7, column 21)",
-                "pgsplit.yaml: users.u.password: required unless auth is trust (line 9, column 6)",
+                "pgsplit.yaml: users.u.password: required unless auth is trust or cert (line 9, column 6)",
                 "pgsplit.yaml: pool.pool_size: \"many\" is not a number (line 10, column 19)"), errors);
     }
 
