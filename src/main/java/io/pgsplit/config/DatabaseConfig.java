@@ -16,10 +16,18 @@ import java.util.Map;
  *                       value; use {@link PgsplitConfig#poolFor(String, String)} rather than reading this
  * @param loadBalancing  null = {@link RoutingConfig#loadBalancing()}
  * @param primaryReads   null = {@link RoutingConfig#primaryReads()}
+ * @param primaryName    the name of the server first guessed to be the primary: {@code primary} with the
+ *                       {@code primary}/{@code replicas} keys, the first server's name with {@code servers}
+ * @param patroni        Patroni REST API base URLs ({@code http://host:8008}) to learn the roles from, empty = none
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
-                             PrimaryReads primaryReads) {
+                             PrimaryReads primaryReads, String primaryName, List<String> patroni) {
+
+    public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
+                          Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads) {
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, null, null);
+    }
 
     public DatabaseConfig {
         replicas = replicas == null ? List.of() : List.copyOf(replicas);
@@ -28,6 +36,10 @@ public record DatabaseConfig(String name, HostPort primary, String serverDatabas
         if (serverDatabase == null) {
             serverDatabase = name;
         }
+        if (primaryName == null) {
+            primaryName = "primary";
+        }
+        patroni = patroni == null ? List.of() : List.copyOf(patroni);
     }
 
     /** A database with a primary only and every other setting at its default (handy in tests). */

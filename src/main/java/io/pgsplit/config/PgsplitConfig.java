@@ -15,9 +15,15 @@ import java.util.Map;
  * @param routing   read/write splitting
  * @param admin     admin console
  * @param source    the file it was loaded from, or null if built from a string
+ * @param ha        health checks, role discovery and failover
  */
 public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
-                            PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source) {
+                            PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source, HaConfig ha) {
+
+    public PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
+                         PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source) {
+        this(listen, databases, users, pool, routing, admin, source, null);
+    }
 
     /** Null sections become their defaults so tests can build configs with only what they care about. */
     public PgsplitConfig {
@@ -27,6 +33,7 @@ public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> dat
         pool = pool == null ? PoolConfig.defaults() : pool;
         routing = routing == null ? RoutingConfig.defaults() : routing;
         admin = admin == null ? AdminConfig.defaults() : admin;
+        ha = ha == null ? HaConfig.defaults() : ha;
     }
 
     /**

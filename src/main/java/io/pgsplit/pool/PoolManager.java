@@ -60,6 +60,34 @@ public final class PoolManager {
                 k -> new Pool(this, node, credentials, settings, group));
     }
 
+    /**
+     * A pool of its own for pgsplit's internal queries on {@code node} (health checks): never shared with
+     * clients, not listed by {@link #pools()} or {@link #stats()}, closed by {@link #closeAll()}. Its
+     * connections count towards max_db_connections and max_user_connections like any other.
+     */
+    public Pool privatePool(Node node, ServerCredentials credentials, PoolConfig settings) {
+        if (closed) {
+            throw new IllegalStateException("pool manager is closed");
+        }
+        Pool pool = new Pool(this, node, credentials, settings, group);
+        privatePools.add(pool);
+        return pool;
+    }
+
+    private final List<Pool> privatePools = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Closes every connection to {@code node} of every client pool, in use or idle (a server that stopped
+     * answering: sessions holding one see it close and fail or retry; nothing waits on it any longer).
+     */
+    public void closeConnectionsTo(Node node, String why) {
+        for (Pool p : pools.values()) {
+            if (p.node() == node) {
+                p.closeConnections(why);
+            }
+        }
+    }
+
     /** The pool if it exists already, else null. */
     public Pool existing(Node node, String database, String user) {
         return pools.get(new PoolKey(node, database, user));
@@ -95,6 +123,8 @@ public final class PoolManager {
             p.close();
         }
         pools.clear();
+        privatePools.forEach(Pool::close);
+        privatePools.clear();
         channels.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
     }
 
