@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
