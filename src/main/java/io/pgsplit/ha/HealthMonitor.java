@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Checks every server of one database every {@code ha.check_interval}: logs in (on a private connection of its
- * own, never a client's) and asks {@link NodeStatus#CHECK_QUERY}, all within {@code ha.check_timeout}. A check
+ * own, kept between checks, never a client's) and asks {@link NodeStatus#CHECK_QUERY}, all within {@code ha.check_timeout}. A check
  * that fails or does not answer in time marks the node down (and bans it, see
  * {@link io.pgsplit.topology.NodeHealth}); a node going down has its client connections closed, so nothing
  * waits on a server that stopped answering. After each answer the roles are worked out again
@@ -66,6 +66,7 @@ public final class HealthMonitor implements AutoCloseable {
                 .serverConnectTimeout(timeout).queryWaitTimeout(Duration.ZERO).serverResetQuery("").build();
         for (Node n : topology.nodes()) {
             n.baseBan(interval);
+            n.onSuspect(this::checkNow);
             checkPools.put(n, pools.privatePool(n, credentials, settings));
         }
         this.patroni = patroniUrls.isEmpty() ? null : new PatroniSource(patroniUrls, timeout, topology);

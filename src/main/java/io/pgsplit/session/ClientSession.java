@@ -85,6 +85,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     ServerConnection active;
     /** The bound connection is in COPY FROM STDIN: the client's CopyData goes straight to it. */
     boolean copyIn;
+    /**
+     * The server connection under the client's transaction was lost (issue 14): the transaction is gone, so until
+     * the client ends it, pgsplit answers every statement with 25P02 itself and a COMMIT or ROLLBACK with ROLLBACK;
+     * nothing of it may run on another connection outside a transaction.
+     */
+    boolean lostTransaction;
     /** Too much pending work: the client's socket is not read until it drains. */
     boolean clientPaused;
     boolean closed;

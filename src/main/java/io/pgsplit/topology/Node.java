@@ -133,6 +133,21 @@ public final class Node {
         failed(reason);
     }
 
+    /** A server connection to the node broke under a client: worth a health check now (see {@link #onSuspect}). */
+    public void connectionLost(String reason) {
+        java.util.function.Consumer<Node> listener = suspectListener;
+        if (listener != null) {
+            listener.accept(this);
+        }
+    }
+
+    private volatile java.util.function.Consumer<Node> suspectListener;
+
+    /** Who checks the node when a connection to it breaks (the health monitor). */
+    public void onSuspect(java.util.function.Consumer<Node> listener) {
+        suspectListener = listener;
+    }
+
     /** The last health check's answer, or null if none passed yet. */
     public NodeStatus lastStatus() {
         return lastStatus;
