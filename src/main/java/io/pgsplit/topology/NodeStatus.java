@@ -14,8 +14,12 @@ package io.pgsplit.topology;
  */
 public record NodeStatus(boolean inRecovery, int walSenders, String upstream, long timeline, long observedAtNanos) {
 
+    /** The application_name of pgsplit's health-check connections, as pg_stat_activity shows them. */
+    public static final String APPLICATION_NAME = "pgsplit health check";
+
     /** The SQL of a health check; its one row is read by {@link #parse}. */
-    public static final String CHECK_QUERY = "SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_stat_replication), "
+    public static final String CHECK_QUERY = "SET application_name = '" + APPLICATION_NAME + "'; "
+            + "SELECT pg_is_in_recovery(), (SELECT count(*) FROM pg_stat_replication), "
             + "(SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver LIMIT 1), "
             + "CASE WHEN pg_is_in_recovery() THEN NULL "
             + "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::bigint END";

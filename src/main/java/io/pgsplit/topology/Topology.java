@@ -12,8 +12,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The servers of one configured database and which of them is the primary now. The set of nodes is
  * fixed by the config (pools are kept per node, so a node keeps its pools when its role changes); the
- * roles are not: {@link #assignPrimary} is the one place a role changes, for the role discovery and
- * failover of issue 14. Readers take {@link #primary()} and {@link #replicas()} once per decision; each
+ * roles are not: {@link #assignPrimary} is the one place a role changes, from role discovery
+ * ({@link #apply}, fed by {@code io.pgsplit.ha.HealthMonitor}). Readers take {@link #primary()} and {@link #replicas()} once per decision; each
  * is a consistent snapshot.
  *
  * <p>Health is per node ({@link Node#health()}); this class answers the questions routing asks of it
@@ -81,7 +81,7 @@ public final class Topology {
 
     /**
      * Whether replica {@code r} may take reads now: up, with a non-zero weight, and not {@code exclude} (the
-     * one just given up on). Issue 13's lag limits and issue 14's bans belong here too.
+     * one just given up on), not fenced by a split brain. Issue 13's lag limits belong here too.
      */
     public boolean isReadCandidate(Node r, Node exclude) {
         return r.isUp() && r.weight() > 0 && r != exclude && !fenced.containsKey(r);
@@ -121,9 +121,9 @@ public final class Topology {
     }
 
     /**
-     * Makes {@code newPrimary} (one of {@link #nodes()}) the primary and every other node a replica. Nothing
-     * calls it yet: it is where issue 14's role discovery (pg_is_in_recovery on each node) and failover
-     * land, so that pools, balancing and the client side see the new roles without being rebuilt.
+     * Makes {@code newPrimary} (one of {@link #nodes()}) the primary and every other node a replica: called by
+     * role discovery ({@link #apply}), so that pools, balancing and the client side see the new roles without
+     * being rebuilt.
      */
     public synchronized void assignPrimary(Node newPrimary) {
         if (!nodes.contains(newPrimary)) {
