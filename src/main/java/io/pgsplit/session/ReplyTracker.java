@@ -584,9 +584,10 @@ final class ReplyTracker implements ServerDataListener {
             log.warn("server {} sent an error outside any request: {}", conn.node(), err);
             return true;
         }
-        if (err.isFatal() && s.mode != io.pgsplit.config.PoolMode.SESSION) {
-            // The server is ending the connection (shutdown, terminated backend): the client's connection goes
-            // on, so it gets pgsplit's answer for the lost connection instead (serverClosed), naming this cause.
+        if (err.isFatal()) {
+            // The server is ending the connection (shutdown, terminated backend): the client gets pgsplit's answer
+            // for the lost connection instead (serverClosed), naming the server and this cause; under transaction
+            // pooling its connection goes on.
             fatalFromServer = err.sqlState() + " " + err.message();
             return false;
         }
