@@ -89,7 +89,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         router[0] = Pgsplit.start(config);
         System.out.println("pgsplit " + cluster.host() + ":" + router[0].port() + " (" + poolMode + " pooling, "
-                + "reads to replicas)");
+                + "reads to replicas, " + config.routing().consistency().yamlName() + " consistency)");
         System.out.println("postgresql://app:app@" + cluster.host() + ":" + router[0].port() + "/app");
         System.out.println("Try: psql \"postgresql://app:app@" + cluster.host() + ":" + router[0].port()
                 + "/app\" -c 'SELECT inet_server_port(), pg_is_in_recovery()'   (Ctrl-C stops the demo)");

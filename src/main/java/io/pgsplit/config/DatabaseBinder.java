@@ -29,7 +29,7 @@ final class DatabaseBinder {
             return null;
         }
         section.expectKeys("primary", "dbname", "replicas", "servers", "patroni", "pool", "load_balancing",
-                "primary_reads");
+                "primary_reads", "consistency");
         HostPort primary = null;
         String primaryName = null;
         List<ReplicaConfig> replicas;
@@ -71,8 +71,10 @@ final class DatabaseBinder {
                 section.enumValue("load_balancing", null, LoadBalancing.values(), LoadBalancing::yamlName);
         PrimaryReads primaryReads =
                 section.enumValue("primary_reads", null, PrimaryReads.values(), PrimaryReads::yamlName);
+        Consistency consistency =
+                section.enumValue("consistency", null, Consistency.values(), Consistency::yamlName);
         return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
-                primaryName, patroni);
+                consistency, primaryName, patroni);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {

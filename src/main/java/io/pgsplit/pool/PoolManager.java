@@ -61,7 +61,7 @@ public final class PoolManager {
     }
 
     /**
-     * A pool of its own for pgsplit's internal queries on {@code node} (health checks): never shared with
+     * A pool of its own for pgsplit's internal queries on {@code node} (health checks, WAL-position probes): never shared with
      * clients, not listed by {@link #pools()} or {@link #stats()}, closed by {@link #closeAll()}. Its
      * connections count towards max_db_connections and max_user_connections like any other.
      */

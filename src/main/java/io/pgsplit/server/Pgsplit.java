@@ -56,6 +56,8 @@ public final class Pgsplit implements AutoCloseable {
         Map<String, HealthMonitor> health = startHealthMonitors(server, config);
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
+        // WAL positions of the primary and the replicas, for causal reads and the lag limits
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::start);
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
@@ -171,6 +173,7 @@ public final class Pgsplit implements AutoCloseable {
             watcher.close();
         }
         catalog.stop();
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
         health.values().forEach(HealthMonitor::close);
         server.close();
         log.info("pgsplit stopped");

@@ -1,5 +1,6 @@
 package io.pgsplit.session;
 
+import io.pgsplit.consistency.ReadGate;
 import io.pgsplit.pool.DatabaseRuntime;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.session.CancelRegistry;
@@ -56,7 +57,11 @@ public final class RouterContext {
                          Set<String> writeFunctions) {
         this.config = config;
         for (String db : config.databases().keySet()) {
-            databases.put(db, new DatabaseRuntime(db, config, pools));
+            DatabaseRuntime runtime = new DatabaseRuntime(db, config, pools);
+            databases.put(db, runtime);
+            readGates.put(db, new ReadGate(db, runtime.primary(), runtime.replicas(),
+                    node -> runtime.privatePool(node, ReadGate.PROBE_APPLICATION_NAME),
+                    pools.eventLoopGroup().next(), config.routing()));
         }
         ClassifierSettings d = ClassifierSettings.defaults();
         this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
@@ -67,6 +72,18 @@ public final class RouterContext {
 
     public PgsplitConfig config() {
         return config;
+    }
+
+    /** Causal and session reads and the lag limits of each database (package consistency). */
+    private final Map<String, ReadGate> readGates = new LinkedHashMap<>();
+
+    /** The causal-reads gate of database {@code name}, or null. */
+    public ReadGate reads(String name) {
+        return readGates.get(name);
+    }
+
+    public Map<String, ReadGate> readGates() {
+        return readGates;
     }
 
     public DatabaseRuntime database(String name) {
