@@ -110,21 +110,31 @@ final class DemoCommand implements Callable<Integer> {
                 + cluster.superuserPassword() + "@" + cluster.host() + ":" + cluster.primaryPort()
                 + "/postgres\" -c \"CREATE ROLE x LOGIN PASSWORD 'y'\"   then   psql \"postgresql://x:y@"
                 + cluster.host() + ":" + router[0].port() + "/app\"");
+        if (!names.isEmpty()) {
+            printFailoverCommands(cluster, names.get(0));
+        }
         System.out.flush();
         stopped.await();
         return 0;
     }
 
+    /** How to try a failover by hand: the pg_ctl commands (as the postgres user when the demo runs as root). */
+    private static void printFailoverCommands(LocalPgCluster cluster, String replica) {
+        String as = "root".equals(System.getProperty("user.name")) ? "runuser -u postgres -- " : "";
+        String pgCtl = as + cluster.binDir().resolve("pg_ctl");
+        System.out.println("Try a failover (writes wait up to ha.failover_wait for the new primary, reads go on):");
+        System.out.println("  " + pgCtl + " -D " + cluster.dataDir(LocalPgCluster.PRIMARY) + " -m fast stop   # stop the primary");
+        System.out.println("  " + pgCtl + " -D " + cluster.dataDir(replica) + " promote   # promote " + replica);
+    }
+
+    /** The servers listed without roles (pgsplit learns which is the primary, and follows a promotion). */
     private String yaml(LocalPgCluster cluster, Path tlsDir) {
         StringBuilder y = new StringBuilder();
         y.append("listen: {host: 127.0.0.1, port: ").append(port).append("}\n");
-        y.append("databases:\n  app:\n    primary: \"").append(cluster.host()).append(':')
-                .append(cluster.primaryPort()).append("\"\n    replicas:\n");
+        y.append("databases:\n  app:\n    servers:\n");
+        y.append("      - {name: primary, host: ").append(cluster.host()).append(", port: ")
+                .append(cluster.primaryPort()).append("}\n");
         List<String> names = cluster.replicaNames();
-        if (names.isEmpty()) {
-            y.setLength(y.length() - "    replicas:\n".length());
-            y.append("    replicas: []\n");
-        }
         for (int i = 0; i < names.size(); i++) {
             y.append("      - {name: ").append(names.get(i)).append(", host: ").append(cluster.host())
                     .append(", port: ").append(cluster.replicaPorts().get(i)).append("}\n");

@@ -5,6 +5,7 @@ import io.pgsplit.config.yaml.YamlSection;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -21,6 +22,7 @@ final class ConfigBinder {
     static final String POOL = "pool";
     static final String ROUTING = "routing";
     static final String ADMIN = "admin";
+    static final String HA = "ha";
 
     private final Path baseDirectory;
 
@@ -30,7 +32,7 @@ final class ConfigBinder {
     }
 
     PgsplitConfig bind(YamlSection root, Path source) {
-        root.expectKeys(LISTEN, DATABASES, USERS, POOL, ROUTING, ADMIN, SecurityBinder.TLS, SecurityBinder.AUTH_QUERY);
+        root.expectKeys(LISTEN, DATABASES, USERS, POOL, ROUTING, ADMIN, HA, SecurityBinder.TLS, SecurityBinder.AUTH_QUERY);
         ListenConfig listen = bindListen(root.section(LISTEN));
 
         YamlSection poolSection = root.section(POOL);
@@ -45,9 +47,31 @@ final class ConfigBinder {
         Map<String, UserConfig> users = UserBinder.bindAll(root);
         AdminConfig admin = bindAdmin(root.section(ADMIN));
         SecurityBinder security = new SecurityBinder(baseDirectory);
+        HaConfig ha = bindHa(root.section(HA), users);
         return new PgsplitConfig(listen, databases, users, pool, routing, admin, source,
                 security.bindTls(root.section(SecurityBinder.TLS)),
-                security.bindAuthQuery(root.section(SecurityBinder.AUTH_QUERY)));
+                security.bindAuthQuery(root.section(SecurityBinder.AUTH_QUERY)), ha);
+    }
+
+    private static HaConfig bindHa(YamlSection section, Map<String, UserConfig> users) {
+        HaConfig defaults = HaConfig.defaults();
+        if (section == null) {
+            return defaults;
+        }
+        section.expectKeys("check_interval", "check_timeout", "check_user", "failover_wait");
+        Duration interval = section.duration("check_interval", defaults.checkInterval());
+        Duration timeout = section.duration("check_timeout", defaults.checkTimeout());
+        if (interval.isZero()) {
+            section.error("check_interval", "must be more than 0 (servers are always checked)");
+        }
+        if (timeout.isZero()) {
+            section.error("check_timeout", "must be more than 0 (a server that stops answering must be noticed)");
+        }
+        String user = section.string("check_user", null);
+        if (user != null && !users.containsKey(user)) {
+            section.error("check_user", "\"" + user + "\" is not a configured user");
+        }
+        return new HaConfig(interval, timeout, user, section.duration("failover_wait", defaults.failoverWait()));
     }
 
     private static ListenConfig bindListen(YamlSection section) {

@@ -34,15 +34,38 @@ final class DatabaseBinder {
         if (section == null) {
             return null;
         }
-        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads",
-                "consistency", "server_tls", "auth_query");
-        YamlValue primaryValue = section.require("primary");
-        HostPort primary = primaryValue == null ? null : address(primaryValue);
+        section.expectKeys("primary", "dbname", "replicas", "servers", "patroni", "pool", "load_balancing",
+                "primary_reads", "consistency", "server_tls", "auth_query");
+        HostPort primary = null;
+        String primaryName = null;
+        List<ReplicaConfig> replicas;
+        if (section.has("servers")) {
+            // roles not stated: the first server is only the first guess, pg_is_in_recovery() decides
+            for (String key : new String[] {"primary", "replicas"}) {
+                if (section.has(key)) {
+                    section.error(key, "use either servers (roles discovered) or primary and replicas, not both");
+                }
+            }
+            List<ReplicaConfig> servers = servers(section);
+            if (servers.isEmpty()) {
+                section.error("servers", "at least one server is required");
+                replicas = List.of();
+            } else {
+                ReplicaConfig first = servers.get(0);
+                primary = first.address();
+                primaryName = first.name();
+                replicas = servers.subList(1, servers.size());
+            }
+        } else {
+            YamlValue primaryValue = section.require("primary");
+            primary = primaryValue == null ? null : address(primaryValue);
+            replicas = replicas(section);
+        }
         String serverDatabase = section.string("dbname", name);
         if (serverDatabase.isBlank()) {
             section.error("dbname", "must not be empty");
         }
-        List<ReplicaConfig> replicas = replicas(section);
+        List<String> patroni = patroni(section);
 
         Map<String, Object> poolOverrides = Map.of();
         YamlSection poolSection = section.section("pool");
@@ -62,15 +85,47 @@ final class DatabaseBinder {
             section.error("auth_query", "must take the user name as parameter $1");
         }
         return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
-                consistency, serverTls, authQuery);
+                consistency, serverTls, authQuery, primaryName, patroni);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {
+        return servers(database, "replicas", "r");
+    }
+
+    /** {@code servers}: like replicas (mapping or address), named {@code pg1}, {@code pg2}... by default. */
+    private static List<ReplicaConfig> servers(YamlSection database) {
+        return servers(database, "servers", "pg");
+    }
+
+    /** Patroni REST API URLs: one string or a list of them, each http(s)://host:port. */
+    private static List<String> patroni(YamlSection database) {
+        if (!database.has("patroni")) {
+            return List.of();
+        }
+        List<String> urls = new ArrayList<>();
+        YamlValue value = database.get("patroni");
+        List<YamlValue> items = value.isScalar() ? List.of(value) : database.list("patroni");
+        for (YamlValue item : items) {
+            String url = item.asString();
+            if (url == null) {
+                continue;
+            }
+            url = url.trim();
+            if (!url.matches("https?://[^/\\s]+(/.*)?")) {
+                item.error("\"" + url + "\" is not a Patroni REST API URL (http://host:8008)");
+                continue;
+            }
+            urls.add(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+        }
+        return urls;
+    }
+
+    private static List<ReplicaConfig> servers(YamlSection database, String key, String namePrefix) {
         List<ReplicaConfig> replicas = new ArrayList<>();
         Set<String> names = new HashSet<>();
-        List<YamlValue> items = database.list("replicas");
+        List<YamlValue> items = database.list(key);
         for (int i = 0; i < items.size(); i++) {
-            ReplicaConfig replica = replica(items.get(i), i, names);
+            ReplicaConfig replica = replica(items.get(i), namePrefix + (i + 1), names);
             if (replica != null) {
                 replicas.add(replica);
             }
@@ -79,8 +134,7 @@ final class DatabaseBinder {
     }
 
     /** A replica: a mapping, or just an address string (then named {@code r1}, {@code r2}... by position). */
-    private static ReplicaConfig replica(YamlValue item, int index, Set<String> namesSoFar) {
-        String defaultName = "r" + (index + 1);
+    private static ReplicaConfig replica(YamlValue item, String defaultName, Set<String> namesSoFar) {
         if (item.isScalar()) {
             HostPort address = address(item);
             if (address == null || !claimName(defaultName, item, namesSoFar)) {

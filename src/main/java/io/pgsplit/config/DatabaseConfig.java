@@ -19,16 +19,27 @@ import java.util.Map;
  * @param consistency    null = {@link RoutingConfig#consistency()}
  * @param serverTls      TLS to this database's servers (issue 15)
  * @param authQuery      this database's auth query, null = {@code auth_query.query} (issue 15)
+ * @param primaryName    the name of the server first guessed to be the primary: {@code primary} with the
+ *                       {@code primary}/{@code replicas} keys, the first server's name with {@code servers}
+ * @param patroni        Patroni REST API base URLs ({@code http://host:8008}) to learn the roles from, empty = none
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
                              PrimaryReads primaryReads, Consistency consistency, ServerTlsConfig serverTls,
-                             String authQuery) {
+                             String authQuery, String primaryName, List<String> patroni) {
 
-    /** Without a consistency of its own, server TLS or an auth query of its own. */
+    /** Without a consistency of its own, server TLS, an auth query of its own or Patroni. */
     public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                           Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads) {
-        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, null, null, null);
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, null);
+    }
+
+    /** Without server TLS, an auth query of its own or Patroni. */
+    public DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
+                          Map<String, Object> poolOverrides, LoadBalancing loadBalancing, PrimaryReads primaryReads,
+                          Consistency consistency) {
+        this(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads, consistency, null,
+                null, null, null);
     }
 
     public DatabaseConfig {
@@ -41,6 +52,10 @@ public record DatabaseConfig(String name, HostPort primary, String serverDatabas
         if (serverTls == null) {
             serverTls = ServerTlsConfig.disabled();
         }
+        if (primaryName == null) {
+            primaryName = "primary";
+        }
+        patroni = patroni == null ? List.of() : List.copyOf(patroni);
     }
 
     /** A database with a primary only and every other setting at its default (handy in tests). */

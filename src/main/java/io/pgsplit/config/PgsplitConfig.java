@@ -17,15 +17,16 @@ import java.util.Map;
  * @param source    the file it was loaded from, or null if built from a string
  * @param tls       TLS between clients and pgsplit
  * @param authQuery how users missing from {@code users} are looked up on the primary
+ * @param ha        health checks, role discovery and failover
  */
 public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
                             PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source,
-                            ClientTlsConfig tls, AuthQueryConfig authQuery) {
+                            ClientTlsConfig tls, AuthQueryConfig authQuery, HaConfig ha) {
 
-    /** Without TLS and auth_query. */
+    /** Without TLS, auth_query and health-check settings (their defaults). */
     public PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> databases, Map<String, UserConfig> users,
                          PoolConfig pool, RoutingConfig routing, AdminConfig admin, Path source) {
-        this(listen, databases, users, pool, routing, admin, source, null, null);
+        this(listen, databases, users, pool, routing, admin, source, null, null, null);
     }
 
     /** Null sections become their defaults so tests can build configs with only what they care about. */
@@ -38,6 +39,7 @@ public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> dat
         admin = admin == null ? AdminConfig.defaults() : admin;
         tls = tls == null ? ClientTlsConfig.defaults() : tls;
         authQuery = authQuery == null ? AuthQueryConfig.defaults() : authQuery;
+        ha = ha == null ? HaConfig.defaults() : ha;
     }
 
     /**

@@ -280,6 +280,56 @@ public final class LocalPgCluster implements AutoCloseable {
         return node(nodeName).socketDir();
     }
 
+    // ------------------------------------------------------------------ faults (failover tests and the demo)
+
+    /** {@code pg_ctl stop -m <mode>} on one node ({@code fast}, {@code immediate}, {@code smart}). */
+    public void stopNode(String nodeName, String mode) {
+        PgNode node = startedNode(nodeName);
+        tools.runOrThrow("pg_ctl", List.of("-D", node.dataDir().toString(), "-m", mode, "-w", "-t", "60", "stop"),
+                Map.of(), null, Duration.ofSeconds(70), node.logFile());
+        node.stopped();
+    }
+
+    /** Starts a stopped node again, in whatever role its data dir says. */
+    public void startNode(String nodeName) {
+        startedNode(nodeName).start(tools, host, tools.osUser());
+    }
+
+    /** {@code pg_ctl promote -w}: the standby becomes a primary (on a new timeline). */
+    public void promote(String nodeName) {
+        PgNode node = startedNode(nodeName);
+        tools.runOrThrow("pg_ctl", List.of("-D", node.dataDir().toString(), "-w", "-t", "60", "promote"),
+                Map.of(), null, Duration.ofSeconds(70), node.logFile());
+    }
+
+    /**
+     * Makes a stopped node a standby of {@code upstreamName} (standby.signal, primary_conninfo, latest timeline)
+     * and starts it: an old primary rejoining after a failover (it must not be ahead of its new upstream).
+     */
+    public void startAsStandbyOf(String nodeName, String upstreamName) {
+        PgNode node = startedNode(nodeName);
+        PgNode upstream = startedNode(upstreamName);
+        FileOps.write(node.dataDir().resolve("standby.signal"), "", false);
+        tools.osUser().own(node.dataDir().resolve("standby.signal"));
+        FileOps.write(node.dataDir().resolve("postgresql.auto.conf"), ServerConfig.primaryConninfo(host, upstream.port(),
+                superuser, superuserPassword, nodeName) + "recovery_target_timeline = 'latest'\n", true);
+        node.start(tools, host, tools.osUser());
+    }
+
+    /** The postmaster's process id (first line of postmaster.pid), e.g. to SIGSTOP it. */
+    public long postmasterPid(String nodeName) {
+        try {
+            return Long.parseLong(Files.readAllLines(startedNode(nodeName).dataDir().resolve("postmaster.pid")).get(0).trim());
+        } catch (IOException e) {
+            throw new PgClusterException("no postmaster.pid for " + nodeName + ": " + e, e);
+        }
+    }
+
+    private synchronized PgNode startedNode(String nodeName) {
+        requireStarted();
+        return node(nodeName);
+    }
+
     // ------------------------------------------------------------------ SQL helpers (psql, as the superuser)
 
     /** Runs SQL (one or more statements, each in its own transaction) on the primary's {@code postgres} database. */

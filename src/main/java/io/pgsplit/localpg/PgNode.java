@@ -89,6 +89,11 @@ final class PgNode {
         }
     }
 
+    /** Stopped from outside {@link #stop} (a test's pg_ctl stop): nothing to stop at the end. */
+    void stopped() {
+        running = false;
+    }
+
     /** Stops the server: {@code fast} mode (roll back sessions, clean shutdown), falling back to {@code immediate}. */
     void stop(PgTools tools) {
         if (!running) {

@@ -248,6 +248,21 @@ public final class Pool {
         closeAll(all, "pool closed");
     }
 
+    /**
+     * Closes every connection, idle or in use, and keeps the pool open (the node stopped answering: sessions
+     * holding one see it close). Waiters stay queued; new connections are opened for them as usual.
+     */
+    public void closeConnections(String why) {
+        List<ServerConnection> all;
+        lock.lock();
+        try {
+            all = new ArrayList<>(live);
+        } finally {
+            lock.unlock();
+        }
+        closeAll(all, why);
+    }
+
     @Override
     public String toString() {
         return node + " database \"" + database() + "\" user \"" + user() + "\"";

@@ -61,7 +61,7 @@ public final class PoolManager {
     }
 
     /**
-     * A pool of its own for pgsplit's internal queries on {@code node} (WAL-position probes): never shared with
+     * A pool of its own for pgsplit's internal queries on {@code node} (health checks, WAL-position probes): never shared with
      * clients, not listed by {@link #pools()} or {@link #stats()}, closed by {@link #closeAll()}. Its
      * connections count towards max_db_connections and max_user_connections like any other.
      */
@@ -75,6 +75,18 @@ public final class PoolManager {
     }
 
     private final List<Pool> privatePools = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Closes every connection to {@code node} of every client pool, in use or idle (a server that stopped
+     * answering: sessions holding one see it close and fail or retry; nothing waits on it any longer).
+     */
+    public void closeConnectionsTo(Node node, String why) {
+        for (Pool p : pools.values()) {
+            if (p.node() == node) {
+                p.closeConnections(why);
+            }
+        }
+    }
 
     /** The pool if it exists already, else null. */
     public Pool existing(Node node, String database, String user) {

@@ -13,8 +13,10 @@
  *   <li>{@link io.pgsplit.pool.ServerConnection}: the Netty client channel. Login (trust, cleartext,
  *       md5, SCRAM-SHA-256) runs behind a FrameDecoder; afterwards raw bytes go to the attached
  *       {@link io.pgsplit.pool.ServerDataListener}.</li>
- *   <li>{@link io.pgsplit.pool.CancelSender}, {@link io.pgsplit.pool.HealthCheck} (TCP probe of
- *       down nodes; reports an answer to the node, whose topology decides), {@link io.pgsplit.pool.MessageSplitter} (raw bytes to whole messages).</li>
+ *   <li>{@link io.pgsplit.pool.CancelSender}, {@link io.pgsplit.pool.ServerQuery} (pgsplit's own small
+ *       queries: catalog, health checks), {@link io.pgsplit.pool.MessageSplitter} (raw bytes to whole messages).
+ *       Health checks of the nodes are {@code io.pgsplit.ha.HealthMonitor}'s, on private pools
+ *       ({@code PoolManager.privatePool}).</li>
  * </ul>
  *
  * <p>Nothing here blocks: pool bookkeeping sits under a short lock, all I/O is asynchronous, and

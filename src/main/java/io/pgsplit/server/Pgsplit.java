@@ -3,13 +3,18 @@ package io.pgsplit.server;
 import io.pgsplit.session.RouterContext;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
-import io.pgsplit.pool.HealthCheck;
+import io.pgsplit.config.UserConfig;
+import io.pgsplit.ha.HealthMonitor;
+import io.pgsplit.pool.ServerCredentials;
 import io.pgsplit.route.rules.RoutingRules;
 import io.pgsplit.route.rules.RulesWatcher;
-import io.pgsplit.topology.Node;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,14 +27,16 @@ public final class Pgsplit implements AutoCloseable {
 
     private final PgsplitServer server;
     private final CatalogRefresher catalog;
-    private final HealthCheck health;
+    /** Health checks and role discovery, by database name. */
+    private final Map<String, HealthMonitor> health;
     private final Runnable hangup = this::reloadRules;
     private final Runnable tlsReload = () -> context().clientTls().reload();
     private volatile RoutingRules rules;
     private RulesWatcher watcher;
     private volatile boolean closed;
 
-    private Pgsplit(PgsplitServer server, CatalogRefresher catalog, HealthCheck health, RoutingRules rules) {
+    private Pgsplit(PgsplitServer server, CatalogRefresher catalog, Map<String, HealthMonitor> health,
+                    RoutingRules rules) {
         this.server = server;
         this.catalog = catalog;
         this.health = health;
@@ -45,14 +52,13 @@ public final class Pgsplit implements AutoCloseable {
         PgsplitServer server = new PgsplitServer(config);
         RulesSupport.install(server.context(), rules);
         server.start();
+        // Every server is checked, and the roles learned, before the first client is served; the catalog is
+        // then read from the primary found.
+        Map<String, HealthMonitor> health = startHealthMonitors(server, config);
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
         // WAL positions of the primary and the replicas, for causal reads and the lag limits
         server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::start);
-        // Nodes marked down by a failed connect are probed and brought back when they answer again.
-        List<Node> nodes = new ArrayList<>();
-        server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
-        HealthCheck health = new HealthCheck(server.group(), nodes).start();
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
         if (server.context().clientTls().enabled()) { // issue 15: certificates reload on SIGHUP
             RulesSupport.onHangup(p.tlsReload);
@@ -66,6 +72,39 @@ public final class Pgsplit implements AutoCloseable {
             }
         }
         return p;
+    }
+
+    private static Map<String, HealthMonitor> startHealthMonitors(PgsplitServer server, PgsplitConfig config)
+            throws InterruptedException {
+        Map<String, HealthMonitor> monitors = new LinkedHashMap<>();
+        UserConfig user = config.ha().checkUser() != null ? config.users().get(config.ha().checkUser())
+                : config.users().values().stream().findFirst().orElse(null);
+        if (user == null) {
+            return monitors;
+        }
+        String password = user.serverPassword();
+        List<CompletableFuture<Void>> firstRounds = new java.util.ArrayList<>();
+        server.context().databases().forEach((name, db) -> {
+            HealthMonitor m = new HealthMonitor(db.topology(), server.pools(), new ServerCredentials(user.serverUser(),
+                    password == null || password.isEmpty() ? null : password, config.databases().get(name)
+                    .serverDatabase()), config.ha(), config.databases().get(name).patroni());
+            monitors.put(name, m);
+            firstRounds.add(m.start());
+        });
+        try {
+            CompletableFuture.allOf(firstRounds.toArray(CompletableFuture[]::new))
+                    .get(config.ha().checkTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("not every server answered its first health check: {}", e.toString());
+        }
+        server.context().databases().forEach((name, db) -> log.info("database \"{}\": {}", name,
+                db.topology().describe()));
+        return monitors;
+    }
+
+    /** The health monitor of database {@code name} (null if no user is configured to check with). */
+    public HealthMonitor health(String name) {
+        return health.get(name);
     }
 
     /**
@@ -140,7 +179,7 @@ public final class Pgsplit implements AutoCloseable {
         }
         catalog.stop();
         server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
-        health.close();
+        health.values().forEach(HealthMonitor::close);
         server.close();
         log.info("pgsplit stopped");
     }

@@ -90,6 +90,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** The bound connection is in COPY FROM STDIN: the client's CopyData goes straight to it. */
     boolean copyIn;
     /**
+     * The server connection under the client's transaction was lost (issue 14): the transaction is gone, so until
+     * the client ends it, pgsplit answers every statement with 25P02 itself and a COMMIT or ROLLBACK with ROLLBACK;
+     * nothing of it may run on another connection outside a transaction.
+     */
+    boolean lostTransaction;
+    /**
      * The active connection got extended-protocol messages with no Sync after them yet (a Flush, or a
      * Query cut them off): the server is inside their implicit transaction, so the client stays on the
      * connection, and it is not clean to reuse (issue 18: it went back to the pool, and the next

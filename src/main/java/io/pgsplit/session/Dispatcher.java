@@ -62,6 +62,10 @@ final class Dispatcher {
                 s.answers.answerVirtually(u);
                 continue;
             }
+            if (s.lostTransaction) {
+                answerInLostTransaction(u);
+                continue;
+            }
             ServerConnection target = currentConnectionFor(u);
             if (target != null) {
                 s.pending.poll();
@@ -72,10 +76,13 @@ final class Dispatcher {
                 return; // the work in flight must finish before the client moves to another connection
             }
             park();
+            if (u.decision().target() == RouteDecision.Target.PRIMARY && waitForPrimary(u)) {
+                return; // resumed when a primary is usable, or failed after ha.failover_wait
+            }
             if (awaitingReplica(u)) {
                 return; // a causal read waits (asynchronously) for a replica to catch up; ReadGate resumes it
             }
-            Node node = chooseNode(u, null);
+            Node node = chooseNode(u, u.lostOn());
             if (node == null) {
                 s.pending.poll();
                 String causal = s.reads.unavailable(u.read());
@@ -97,6 +104,64 @@ final class Dispatcher {
             s.clientPaused = false;
             s.channel.config().setAutoRead(true);
         }
+    }
+
+    /**
+     * The client's transaction was lost with its server connection: as PostgreSQL does in a failed transaction,
+     * COMMIT or ROLLBACK end it (answered ROLLBACK) and anything else is refused, so no part of it runs outside it.
+     */
+    private void answerInLostTransaction(Unit u) {
+        s.pending.poll();
+        if (u.endsTransactionAlone()) {
+            s.lostTransaction = false;
+            s.answers.answerVirtually(u, "ROLLBACK");
+        } else {
+            s.clientTxnStatus = 'E';
+            s.answers.answerWithError(u, "25P02", "current transaction is aborted, commands ignored until end of "
+                    + "transaction block (pgsplit lost its server connection)");
+        }
+    }
+
+    /** Since when the head unit has waited for a primary (System.nanoTime), 0 if it is not waiting. */
+    private long waitingSince;
+
+    /**
+     * For a unit that must go to the primary: true if there is none usable now (down, none accepts writes, a split
+     * brain) and the unit now waits for one, up to ha.failover_wait; past that it gets an error naming why.
+     */
+    private boolean waitForPrimary(Unit u) {
+        io.pgsplit.topology.Topology topology = s.db.topology();
+        if (topology.writablePrimary() != null) {
+            waitingSince = 0;
+            return false;
+        }
+        long waitNanos = s.ctx.config().ha().failoverWait().toNanos();
+        long now = System.nanoTime();
+        if (waitingSince == 0) {
+            waitingSince = now;
+        }
+        long left = waitingSince + waitNanos - now;
+        if (left <= 0) {
+            String why = topology.whyNoPrimary();
+            waitingSince = 0;
+            s.pending.poll();
+            s.answers.answerWithError(u, SqlState.CONNECTION_FAILURE, "pgsplit: no primary for database \""
+                    + s.databaseName + "\" after waiting " + s.ctx.config().ha().failoverWait().toMillis()
+                    + " ms (ha.failover_wait): " + (why == null ? "it became unusable" : why));
+            return false; // the caller goes on with the next unit
+        }
+        acquiring = true;
+        java.util.concurrent.CompletableFuture<Node> ready = topology.awaitWritablePrimary();
+        io.netty.util.concurrent.ScheduledFuture<?> timer = s.loop.schedule(() -> ready.cancel(false), left,
+                java.util.concurrent.TimeUnit.NANOSECONDS);
+        ready.whenComplete((node, error) -> s.loop.execute(() -> {
+            timer.cancel(false);
+            acquiring = false;
+            if (!s.closed) {
+                processPending();
+            }
+        }));
+        return true;
     }
 
     /** The already-bound connection this unit may go on right now, or null. */
@@ -286,8 +351,18 @@ final class Dispatcher {
         });
     }
 
+    /** Nodes tried in a row for the head unit's read after failed acquires (each once at most), reset on a bind. */
+    private int fallbacks;
+
     private void onAcquireFailed(Unit u, Node node, Throwable cause) {
-        if (!node.isPrimary() && u.decision().target() != RouteDecision.Target.PRIMARY) {
+        if (u.decision().target() == RouteDecision.Target.PRIMARY && !node.isUp()
+                && s.ctx.config().ha().failoverWait().toNanos() > 0) {
+            // Nothing was sent: the unit waits for a usable primary like any write during a failover.
+            processPending();
+            return;
+        }
+        if (!node.isPrimary() && u.decision().target() != RouteDecision.Target.PRIMARY
+                && ++fallbacks <= s.db.nodes().size()) {
             // A replica we could not reach: try the others, then the primary (reads are safe there).
             Node other = chooseNode(u, node);
             if (other == null || other == node) {
@@ -303,6 +378,7 @@ final class Dispatcher {
                 return;
             }
         }
+        fallbacks = 0;
         s.pending.poll();
         String sqlState = cause instanceof PoolException pe ? pe.sqlState() : SqlState.CONNECTION_FAILURE;
         s.answers.answerWithError(u, sqlState, cause.getMessage());
@@ -311,6 +387,7 @@ final class Dispatcher {
 
     /** Makes {@code conn} the client's connection: its replies go to the client from now on. */
     void bind(ServerConnection conn) {
+        fallbacks = 0;
         s.active = conn;
         sessionConnections.remove(conn.node());
         conn.attach(replies);

@@ -369,7 +369,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         // Log in to the primary once now: it checks the server credentials, applies the client's
         // start-up parameters (an invalid one fails here, as it would on PostgreSQL) and tells us
         // the ParameterStatus values to report.
-        Pool pool = db.pool(db.primary(), user);
+        Pool pool = db.pool(loginNode(), user);
         pool.acquire(loop).addListener((Future<ServerConnection> f) -> {
             if (!f.isSuccess()) {
                 if (f.cause() instanceof PoolException pe) {
@@ -396,6 +396,23 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
             }
             parametersChecked();
         });
+    }
+
+    /**
+     * Where the first login of its kind is checked: the primary if it is usable, else any server that is up (a
+     * standby checks credentials and start-up parameters as well), so clients can log in during a failover.
+     */
+    private io.pgsplit.topology.Node loginNode() {
+        io.pgsplit.topology.Node primary = db.topology().writablePrimary();
+        if (primary != null) {
+            return primary;
+        }
+        for (io.pgsplit.topology.Node n : db.nodes()) {
+            if (n.isUp() && !db.topology().fenced().containsKey(n)) {
+                return n;
+            }
+        }
+        return db.primary();
     }
 
     @Override

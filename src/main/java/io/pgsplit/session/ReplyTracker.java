@@ -52,6 +52,8 @@ final class ReplyTracker implements ServerDataListener {
     // No initial capacity: new ArrayList<>() allocates its array on the first add, so an idle client holds none.
     private final List<ByteBuf> syntheticOut = new ArrayList<>();
     private final List<Unit> finishedUnits = new ArrayList<>();
+    /** A FATAL the server sent before closing the bound connection (not forwarded in transaction pooling), or null. */
+    private String fatalFromServer;
 
     ReplyTracker(ClientSession session) {
         this.s = session;
@@ -197,13 +199,125 @@ final class ReplyTracker implements ServerDataListener {
             return;
         }
         boolean busy = !expects.isEmpty() || s.clientTxnStatus != 'I';
+        String why = fatalFromServer != null ? fatalFromServer
+                : cause == null ? "the server closed the connection" : cause.getMessage();
+        fatalFromServer = null;
+        if (busy) {
+            conn.node().connectionLost(why); // a health check of it now, rather than at the next round
+        }
+        Unit rerun = busy ? rerunnableInFlight() : null;
+        java.util.List<ByteBuf> answers = busy && rerun == null && s.mode != io.pgsplit.config.PoolMode.SESSION
+                ? answersForLostServer(conn, why) : null;
         s.dispatch.unbind();
         expects.clear();
         s.copyIn = false;
-        if (busy) {
-            String why = cause == null ? "the server closed the connection" : cause.getMessage();
+        if (rerun != null) {
+            // Nothing of it reached the client and it is a read outside a transaction: run it elsewhere.
+            log.warn("database \"{}\": lost the server connection to {} ({}); the read runs again on another server: {}",
+                    s.databaseName, conn.node(), why, io.pgsplit.route.SqlText.abbreviate(rerun.sql()));
+            rerun.rerunAfterLoss(conn.node());
+            s.pending.addFirst(rerun);
+            s.dispatch.maybeIdle();
+        } else if (answers != null) {
+            for (ByteBuf b : answers) {
+                s.channel.write(b, s.channel.voidPromise());
+            }
+            s.channel.flush();
+            s.dispatch.maybeIdle();
+        } else if (busy) {
             s.fatal(SqlState.CONNECTION_FAILURE, "pgsplit: lost the server connection to " + conn.node() + ": " + why);
         }
+    }
+
+    /** The one unit in flight, if it may run again elsewhere (see {@link Unit#canRerunAfterLoss}); else null. */
+    private Unit rerunnableInFlight() {
+        Unit only = null;
+        for (Expect e : expects) {
+            if (e.drop) {
+                continue;
+            }
+            if (e.unit == null || only != null && e.unit != only || e.output != null) {
+                return null;
+            }
+            only = e.unit;
+        }
+        return only != null && only.canRerunAfterLoss() && s.clientTxnStatus == 'I' && !s.copyIn ? only : null;
+    }
+
+    /**
+     * What the client gets for the work in flight on a lost connection, as the server would have answered a
+     * failure: an ErrorResponse and a ReadyForQuery for each Query, FunctionCall or Sync it waits on, in the
+     * failed-transaction state ('E') if a transaction was open (it is gone: pgsplit answers the rest of it
+     * itself until ROLLBACK, see {@code ClientSession.lostTransaction}). Never re-run: a write may or may not
+     * have taken effect. Null when the replies in flight cannot be completed this way (COPY, work ended by a
+     * Flush): then the client is disconnected, with the reason.
+     */
+    private java.util.List<ByteBuf> answersForLostServer(ServerConnection conn, String why) {
+        if (s.copyIn) {
+            return null;
+        }
+        boolean inTransaction = s.clientTxnStatus != 'I' || conn.state.transactionStatus != 'I';
+        for (Expect e : expects) {
+            if (!e.drop && e.unit != null && e.unit.startsTransaction()) {
+                inTransaction = true;
+            }
+        }
+        char status = inTransaction ? 'E' : 'I';
+        String message = "pgsplit: lost the server connection to " + conn.node() + " (" + why + ") while this ran; "
+                + "it was not run again (a write may or may not have taken effect)"
+                + (inTransaction ? "; the transaction is rolled back: end it with ROLLBACK" : "");
+        java.util.List<ByteBuf> out = new ArrayList<>();
+        boolean inBlock = false;
+        boolean blockFailed = false;
+        boolean first = true;
+        for (Expect e : expects) {
+            if (e.unit != null) {
+                e.unit.answered();
+                e.unit.releaseHeld();
+                e.unit.releaseMessages();
+            }
+            if (e.drop) {
+                continue;
+            }
+            switch (e.kind) {
+                case QUERY, FUNCTION_CALL -> {
+                    out.add(first || !inTransaction ? Messages.error(SqlState.CONNECTION_FAILURE, message)
+                            : Messages.error("25P02", "current transaction is aborted, commands ignored until end of "
+                            + "transaction block"));
+                    out.add(Messages.readyForQuery(status));
+                    first = false;
+                }
+                case SYNC -> {
+                    if (inBlock && !blockFailed) {
+                        out.add(Messages.error(SqlState.CONNECTION_FAILURE, message));
+                        first = false;
+                    }
+                    out.add(Messages.readyForQuery(status));
+                    inBlock = false;
+                    blockFailed = false;
+                }
+                case SYNTHETIC -> {
+                    if (e.output != null) {
+                        if (inBlock) {
+                            out.forEach(ByteBuf::release);
+                            return null;
+                        }
+                        out.addAll(e.output);
+                    }
+                }
+                default -> inBlock = true;
+            }
+        }
+        if (inBlock) { // a Flush ended the last work: the client waits without a Sync
+            out.forEach(ByteBuf::release);
+            return null;
+        }
+        s.clientTxnStatus = status;
+        s.lostTransaction = inTransaction;
+        log.warn("database \"{}\": lost the server connection to {} ({}) under a client's {}; it gets an error{}",
+                s.databaseName, conn.node(), why, inTransaction ? "transaction" : "statement",
+                inTransaction ? " and its transaction is rolled back" : "");
+        return out;
     }
 
     private void handleServerData(ServerConnection conn, ByteBuf data) {
@@ -475,6 +589,13 @@ final class ReplyTracker implements ServerDataListener {
         if (head == null) {
             log.warn("server {} sent an error outside any request: {}", conn.node(), err);
             return true;
+        }
+        if (err.isFatal()) {
+            // The server is ending the connection (shutdown, terminated backend): the client gets pgsplit's answer
+            // for the lost connection instead (serverClosed), naming the server and this cause; under transaction
+            // pooling its connection goes on.
+            fatalFromServer = err.sqlState() + " " + err.message();
+            return false;
         }
         errorSinceReady |= !drop;
         if (head.unit != null && head.unit.mayRetryOnPrimary() && s.ctx.router().isReadOnlyRefusal(err)) {

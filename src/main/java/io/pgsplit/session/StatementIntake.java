@@ -253,7 +253,7 @@ final class StatementIntake {
         u.statements(infos);
         if (u.classificationFailure() != null) {
             u.routed(RouteDecision.primary("write: classification failed (" + u.classificationFailure() + ")",
-                    first), false);
+                    first), false, false);
             return;
         }
         if (s.answers.refuseIfNeeded(u)) {
@@ -280,10 +280,11 @@ final class StatementIntake {
             decision = s.ctx.router().decideTransaction(s.deferredBegin.statements(), infos, decision,
                     s.readOnlyDefault, s.serializableDefault);
         }
-        boolean retryable = s.ctx.config().routing().retryWriteOnReplica() && !decision.isPrimary()
-                && s.clientTxnStatus == 'I' && s.deferredBegin == null && u.endsWithSync() && !u.startsTransaction()
-                && !u.isCopy();
-        u.routed(decision, retryable);
+        // A read on its own in autocommit can run again elsewhere as long as the client has seen nothing of it:
+        // after its server is lost (issue 14), or on the primary when a replica refuses it as a write.
+        boolean rerunnable = !decision.isPrimary() && s.clientTxnStatus == 'I' && s.deferredBegin == null
+                && u.endsWithSync() && !u.startsTransaction() && !u.isCopy();
+        u.routed(decision, rerunnable, s.ctx.config().routing().retryWriteOnReplica());
         if (log.isDebugEnabled()) {
             log.debug("client {}: {} -> {}", s.remote(), SqlText.abbreviate(u.sql()), u.decision());
         }

@@ -266,11 +266,38 @@ final class Unit {
 
     // ---- routing ----
 
-    /** Where it goes; {@code retryOnPrimary}: a read that may be re-run on the primary if a replica refuses it. */
-    void routed(RouteDecision decision, boolean retryOnPrimary) {
+    /**
+     * Where it goes. {@code rerunnable}: a read on its own outside a transaction, whose replies are held back
+     * until its first row so it can run again elsewhere if its server is lost; {@code retryOnPrimary}: also
+     * re-run on the primary if a replica refuses it as a write.
+     */
+    void routed(RouteDecision decision, boolean rerunnable, boolean retryOnPrimary) {
         this.decision = decision;
-        this.retryable = retryOnPrimary;
-        this.retryOnPrimary = retryOnPrimary;
+        this.retryable = rerunnable;
+        this.retryOnPrimary = retryOnPrimary && rerunnable;
+    }
+
+    /** The node whose connection was lost under it (not to be chosen for its re-run), or null. */
+    private Node lostOn;
+
+    Node lostOn() {
+        return lostOn;
+    }
+
+    /**
+     * Whether it can run again elsewhere now that its server connection is gone: nothing of it reached the
+     * client (its replies are all held back), and it has not been re-run for a lost server before.
+     */
+    boolean canRerunAfterLoss() {
+        return retryable && heldReplies != null && lostOn == null;
+    }
+
+    /** Makes it run once more on another node than {@code node}, whose connection was lost under it. */
+    void rerunAfterLoss(Node node) {
+        releaseHeld();
+        answered();
+        lostOn = node;
+        retryReason = null;
     }
 
     /** Answered by pgsplit itself with {@code tag} once the replies in flight are out (never sent). */

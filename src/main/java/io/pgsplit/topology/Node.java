@@ -1,6 +1,8 @@
 package io.pgsplit.topology;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One PostgreSQL server behind pgsplit, as the router sees it: its address and weight (fixed), its
@@ -12,7 +14,14 @@ import java.util.concurrent.atomic.AtomicInteger;
  * decides what that means for the node's health.
  */
 public final class Node {
+    private static final Logger log = LoggerFactory.getLogger(Node.class);
+
     public enum Role { PRIMARY, REPLICA }
+
+    /** The first ban after a failure (the health-check interval); set by the health monitor. */
+    private volatile long baseBanNanos = 1_000_000_000L;
+    /** What the last health check saw (null before the first); for role discovery, logs and the admin console. */
+    private volatile NodeStatus lastStatus;
 
     private final String name;
     private final String host;
@@ -105,17 +114,66 @@ public final class Node {
 
     /** A TCP connect to the node failed (a refused login is not a connect failure: the node is up). */
     public void connectFailed(String reason) {
-        health.onConnectFailed(reason);
+        failed(reason);
     }
 
     /** A TCP connect to the node succeeded. */
     public void connected() {
-        health.onConnected();
+        answered();
     }
 
     /** A health probe of a down node was answered. */
     public void probeAnswered() {
-        health.onConnected();
+        answered();
+    }
+
+    /** A health check passed: the node logged in and answered, as {@code status} says. */
+    public void checkPassed(NodeStatus status) {
+        lastStatus = status;
+        answered();
+    }
+
+    /** A health check failed (no connection, no login, no answer within the check timeout). */
+    public void checkFailed(String reason) {
+        failed(reason);
+    }
+
+    /** A server connection to the node broke under a client: worth a health check now (see {@link #onSuspect}). */
+    public void connectionLost(String reason) {
+        java.util.function.Consumer<Node> listener = suspectListener;
+        if (listener != null) {
+            listener.accept(this);
+        }
+    }
+
+    private volatile java.util.function.Consumer<Node> suspectListener;
+
+    /** Who checks the node when a connection to it breaks (the health monitor). */
+    public void onSuspect(java.util.function.Consumer<Node> listener) {
+        suspectListener = listener;
+    }
+
+    /** The last health check's answer, or null if none passed yet. */
+    public NodeStatus lastStatus() {
+        return lastStatus;
+    }
+
+    /** Sets the first ban after a failure (the health-check interval). */
+    public void baseBan(java.time.Duration interval) {
+        baseBanNanos = interval.toNanos();
+    }
+
+    private void failed(String reason) {
+        if (health.onFailure(reason, baseBanNanos)) {
+            log.warn("{} is DOWN: {}", this, reason);
+        }
+    }
+
+    private void answered() {
+        long downSince = health.downSinceNanos();
+        if (health.onSuccess()) {
+            log.info("{} is UP again (down for {} ms)", this, (System.nanoTime() - downSince) / 1_000_000);
+        }
     }
 
     public String address() {

@@ -249,4 +249,14 @@ class ConfigErrorsTest {
     private static PrintStream print(ByteArrayOutputStream bytes) {
         return new PrintStream(bytes, true, StandardCharsets.UTF_8);
     }
+
+    @Test
+    void serversAndPrimaryTogetherAndAnUnknownCheckUser() {
+        assertEquals(List.of(
+                "pgsplit.yaml: databases.app.primary: use either servers (roles discovered) or primary and replicas, not both (line 1, column 28)",
+                "pgsplit.yaml: databases.app.patroni: \"8008\" is not a Patroni REST API URL (http://host:8008) (line 1, column 71)",
+                "pgsplit.yaml: ha.check_user: \"nobody\" is not a configured user (line 3, column 18)"),
+                errors("databases: {app: {primary: a, servers: [\"b:5432\", \"c:5432\"], patroni: \"8008\"}}\n" + USERS
+                        + "ha: {check_user: nobody}\n"));
+    }
 }

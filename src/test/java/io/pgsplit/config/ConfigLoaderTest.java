@@ -164,4 +164,24 @@ class ConfigLoaderTest {
         assertEquals(Duration.ofMinutes(5), config.pool().idleTransactionTimeout());
         assertEquals(Duration.ofSeconds(30), config.routing().catalogRefresh());
     }
+
+    @Test
+    void serversWithoutRolesAndTheHaSection() throws Exception {
+        PgsplitConfig config = ConfigLoader.parse("""
+                databases:
+                  app:
+                    servers: ["10.0.0.1:5432", {name: east, host: 10.0.0.2}]
+                    patroni: http://10.0.0.1:8008/
+                users: {alice: {password: secret}, monitor: {password: m}}
+                ha: {check_interval: 500ms, check_timeout: 1s, check_user: monitor, failover_wait: 20s}
+                """, "pgsplit.yaml");
+        DatabaseConfig app = config.databases().get("app");
+        assertEquals(new HostPort("10.0.0.1", 5432), app.primary());
+        assertEquals("pg1", app.primaryName());
+        assertEquals(List.of("east"), app.replicas().stream().map(ReplicaConfig::name).toList());
+        assertEquals(List.of("http://10.0.0.1:8008"), app.patroni());
+        assertEquals(new HaConfig(Duration.ofMillis(500), Duration.ofSeconds(1), "monitor", Duration.ofSeconds(20)),
+                config.ha());
+        assertEquals(HaConfig.defaults(), ConfigLoader.parse(MINIMAL, "x").ha());
+    }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.topology.NodeStatus;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;
@@ -38,8 +39,8 @@ class SessionPoolingTest {
     private static int backends(Connection monitor, String user) throws SQLException {
         try (Statement st = monitor.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + user + "' AND backend_type = 'client backend' "
-                        + "AND pid <> pg_backend_pid() AND application_name <> '"
-                        + io.pgsplit.consistency.ReadGate.PROBE_APPLICATION_NAME + "'")) {
+                        + "AND pid <> pg_backend_pid() AND application_name NOT IN ('"
+                        + io.pgsplit.consistency.ReadGate.PROBE_APPLICATION_NAME + "', '" + NodeStatus.APPLICATION_NAME + "')")) {
             rs.next();
             return rs.getInt(1);
         }
@@ -165,7 +166,8 @@ class SessionPoolingTest {
                 assertEquals('T', (char) w.readUntil('Z').body()[0]);
             }
             awaitTrue(() -> ((Number) Jdbc.queryValue(direct, "SELECT count(*) FROM pg_stat_activity WHERE "
-                    + "usename IN ('app', 'trustuser') AND (state LIKE 'idle in transaction%' OR xact_start IS NOT NULL)"))
+                    + "usename IN ('app', 'trustuser') AND (state LIKE 'idle in transaction%' OR xact_start IS NOT NULL) "
+                    + "AND application_name <> '" + NodeStatus.APPLICATION_NAME + "'"))
                     .intValue() == 0, "a pooled server connection is still in the abandoned transaction");
             // the next client (pool_size 1: the same server connection, if kept) is not in a transaction
             try (Connection c = router.connect(); Statement st = c.createStatement()) {

@@ -127,6 +127,11 @@ public final class RouterFixture implements AutoCloseable {
                 }
             }
             y.append(extraYaml);
+            if (!extraYaml.contains("ha:")) {
+                // pgsplit's health checks log in as trustuser, so tests counting the app user's server
+                // connections count only the pool's
+                y.append("ha: {check_user: trustuser}\n");
+            }
             return y.toString();
         }
 
