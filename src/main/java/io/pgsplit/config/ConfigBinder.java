@@ -43,7 +43,7 @@ final class ConfigBinder {
         RoutingConfig routing = bindRouting(root.section(ROUTING));
         Map<String, DatabaseConfig> databases = bindDatabases(root, pool, poolSection);
         Map<String, UserConfig> users = UserBinder.bindAll(root);
-        AdminConfig admin = bindAdmin(root.section(ADMIN));
+        AdminConfig admin = bindAdmin(root.section(ADMIN), users);
         return new PgsplitConfig(listen, databases, users, pool, routing, admin, source);
     }
 
@@ -135,12 +135,12 @@ final class ConfigBinder {
         return resolved;
     }
 
-    private static AdminConfig bindAdmin(YamlSection section) {
+    private static AdminConfig bindAdmin(YamlSection section, Map<String, UserConfig> users) {
         AdminConfig defaults = AdminConfig.defaults();
         if (section == null) {
             return defaults;
         }
-        section.expectKeys("enabled", "user", "password");
+        section.expectKeys("enabled", "user", "password", "admin_users", "stats_users", "metrics");
         boolean enabled = section.bool("enabled", defaults.enabled());
         String user = section.string("user", defaults.user());
         String password = section.string("password", defaults.password());
@@ -148,6 +148,28 @@ final class ConfigBinder {
             // an admin console can pause pools and kill clients: never open it without a password
             section.error("password", "required when the admin console is enabled");
         }
-        return new AdminConfig(enabled, user, password);
+        java.util.List<String> adminUsers = userNames(section, "admin_users", users);
+        java.util.List<String> statsUsers = userNames(section, "stats_users", users);
+        HostPort metrics = section.has("metrics") && !section.get("metrics").isNull()
+                ? DatabaseBinder.address(section.get("metrics")) : null;
+        return new AdminConfig(enabled, user, password, adminUsers, statsUsers, metrics);
+    }
+
+    /** A list of names from {@code users} (they log in to the console with their own passwords). */
+    private static java.util.List<String> userNames(YamlSection section, String key, Map<String, UserConfig> users) {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (io.pgsplit.config.yaml.YamlValue item : section.list(key)) {
+            String name = item.asString();
+            if (name == null) {
+                continue;
+            }
+            if (!users.containsKey(name)) {
+                item.error("\"" + name + "\" is not one of the users (expected one of: "
+                        + String.join(", ", users.keySet()) + ")");
+                continue;
+            }
+            names.add(name);
+        }
+        return names;
     }
 }

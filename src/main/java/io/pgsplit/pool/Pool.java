@@ -172,6 +172,30 @@ public final class Pool {
         returnToPool(connection);
     }
 
+    /**
+     * The logged-in connections (issue 16: SHOW SERVERS), or only the idle ones; a snapshot.
+     */
+    public List<ServerConnection> connections(boolean idleOnly) {
+        lock.lock();
+        try {
+            return new ArrayList<>(idleOnly ? idle : live);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * RECONNECT (issue 16): every connection open now is closed instead of reused: idle ones at the next
+     * acquire or tick, busy ones when released (they count as past their lifetime).
+     */
+    public void reconnect() {
+        reconnectBefore = System.nanoTime();
+        reconnected = true;
+    }
+
+    private volatile long reconnectBefore;
+    private volatile boolean reconnected;
+
     /** Active (handed out or being reset) connections. */
     public int active() {
         lock.lock();
@@ -330,7 +354,8 @@ public final class Pool {
     }
 
     private boolean pastLifetime(ServerConnection c, long now) {
-        return !settings.serverLifetime().isZero() && now - c.createdNanos() >= settings.serverLifetime().toNanos();
+        return !settings.serverLifetime().isZero() && now - c.createdNanos() >= settings.serverLifetime().toNanos()
+                || reconnected && c.createdNanos() - reconnectBefore <= 0; // opened before a RECONNECT
     }
 
     /** Removes a connection from the books (idempotent); the caller closes it after unlocking. */

@@ -40,6 +40,15 @@ public final class CancelRegistry {
         }
     }
 
+    /** Every logged-in client, for the admin console and the metrics. */
+    public java.util.List<io.pgsplit.admin.ClientView> clients() {
+        java.util.List<io.pgsplit.admin.ClientView> out = new java.util.ArrayList<>(sessions.size());
+        for (Entry e : sessions.values()) {
+            out.add(e.session);
+        }
+        return out;
+    }
+
     public int size() {
         return sessions.size();
     }

@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * pool for as long as the pool mode and the session's state require. Replies stream back untouched
  * except where pgsplit must answer for itself (see {@link Expect}).
  */
-public final class ClientSession extends ChannelInboundHandlerAdapter implements ServerDataListener {
+public final class ClientSession extends ChannelInboundHandlerAdapter implements ServerDataListener,
+        io.pgsplit.admin.ClientView {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     /** A DataRow or CopyData this large is streamed in pieces instead of being waited for whole. */
     private static final int STREAM_THRESHOLD = 8192;
@@ -130,6 +131,16 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private final SessionState sessionState = new SessionState();
     private boolean clientPaused;
 
+    // ---- issue 16: counters and what the admin console shows ----
+    private io.pgsplit.metrics.DatabaseStats stats;
+    /** When the client's current transaction started (its first unit sent), or 0. */
+    private long xactStartNanos;
+    /** Held by PAUSE: resumed by the console's gate. */
+    private boolean heldByPause;
+    private volatile long waitingSinceNanos;
+    private final long connectedAtMillis = System.currentTimeMillis();
+    private volatile long lastRequestAtMillis;
+
     public ClientSession(RouterContext ctx, FrameDecoder decoder) {
         this.ctx = ctx;
         this.decoder = decoder;
@@ -163,6 +174,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 case STARTUP -> onStartupPacket(msg);
                 case AUTH -> onAuthMessage(msg);
                 case READY -> {
+                    stats.received(msg.readableBytes());
                     onClientMessage(msg);
                     msg = null; // ownership passed on
                 }
@@ -277,7 +289,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
-        user = ctx.config().users().get(userName);
+        io.pgsplit.admin.AdminConsole console = ctx.admin();
+        if (console != null && console.isConsole(databaseName)) {
+            adminLogin = true; // issue 16: the virtual admin database; its users come from the admin section
+            user = console.credentialsFor(userName);
+        } else {
+            user = ctx.config().users().get(userName);
+        }
         authenticator = new ClientAuthenticator(userName, user);
         if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
             fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already (pgsplit max_client_conn "
@@ -310,16 +328,28 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
         } catch (AuthFailedException e) {
             log.info("client {}: authentication failed for user \"{}\"", remote(), userName);
+            ctx.stats().authFailed();
             fatal(SqlState.INVALID_PASSWORD, e.getMessage());
         }
     }
 
     private void authenticated() {
+        if (adminLogin) {
+            handOverToAdminConsole();
+            return;
+        }
         db = ctx.database(databaseName);
         if (db == null) {
             fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseName + "\" does not exist");
             return;
         }
+        if (ctx.admin() != null && ctx.admin().gate().isDisabled(databaseName)) {
+            fatal(SqlState.CANNOT_CONNECT_NOW, "pgsplit: database \"" + databaseName
+                    + "\" is disabled by an admin (DISABLE); ENABLE it to connect");
+            return;
+        }
+        stats = ctx.stats().database(databaseName);
+        stats.login();
         poolConfig = ctx.config().poolFor(databaseName, userName);
         mode = poolConfig.mode();
         channel.write(Messages.authenticationOk());
@@ -363,6 +393,8 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private ErrorFields startupError;
     /** Database, user and start-up parameters: clients with the same ones log in alike. */
     private String loginKey;
+    /** The client asked for the admin console's virtual database (issue 16). */
+    private boolean adminLogin;
 
     private void finishStartup() {
         ServerConnection conn = active;
@@ -422,6 +454,11 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             }
             case MessageType.Frontend.PARSE, MessageType.Frontend.BIND, MessageType.Frontend.DESCRIBE,
                     MessageType.Frontend.EXECUTE, MessageType.Frontend.CLOSE -> {
+                if (type == MessageType.Frontend.PARSE) {
+                    stats.clientParse();
+                } else if (type == MessageType.Frontend.BIND) {
+                    stats.bind();
+                }
                 if (batch == null) {
                     batch = new Unit(Unit.Type.EXTENDED);
                 }
@@ -478,6 +515,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     }
 
     private void enqueue(Unit u) {
+        lastRequestAtMillis = System.currentTimeMillis();
         pending.add(u);
         if (pending.size() > 256 && !clientPaused) {
             clientPaused = true; // a client pipelining far ahead of its server: stop reading it for now
@@ -521,6 +559,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                 return; // the work in flight must finish before the client moves to another connection
             }
             park();
+            if (holdForPause()) {
+                return; // PAUSE: a new transaction waits for RESUME (processPending runs again then)
+            }
             Node node = chooseNode(u.decision, null);
             if (node == null) {
                 pending.poll();
@@ -617,13 +658,20 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         Pool pool = db.pool(node, user);
         ServerConnection idle = pool.tryAcquireIdle(loop);
         if (idle != null) {
+            stats.assigned(0);
             bind(idle);
             processPending();
             return;
         }
         acquiring = true;
+        long askedAt = System.nanoTime();
+        waitingSinceNanos = askedAt;
         pool.acquire(loop).addListener((Future<ServerConnection> f) -> {
             acquiring = false;
+            waitingSinceNanos = 0;
+            if (f.isSuccess()) {
+                stats.assigned(System.nanoTime() - askedAt);
+            }
             if (phase == Phase.CLOSED) {
                 if (f.isSuccess()) {
                     f.getNow().pool().release(f.getNow(), ReleaseMode.REUSE);
@@ -1151,6 +1199,13 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             u.sentTo = conn.node();
             u.sentTo.outstanding.incrementAndGet();
         }
+        u.sentNanos = System.nanoTime();
+        if (xactStartNanos == 0) {
+            xactStartNanos = u.sentNanos;
+        }
+        if (u.decision != null) {
+            stats.routed(conn.node().isPrimary(), u.decision);
+        }
         for (String evicted : conn.state.statements.drainPendingCloses()) {
             conn.write(Messages.close('S', evicted));
             expects.add(Expect.dropped(Expect.Kind.CLOSE));
@@ -1278,6 +1333,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         ClientStatement registered = registerParse(msg, owner);
         if (name.isEmpty()) {
             conn.write(msg);
+            stats.serverParse();
             registered.preparedOn = conn;
             expectExtended(drop ? Expect.dropped(Expect.Kind.PARSE) : Expect.of(Expect.Kind.PARSE, owner));
             return;
@@ -1294,6 +1350,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
             return;
         }
         conn.write(Messages.parse(st.serverName(), st.sql(), st.paramTypes()));
+        stats.serverParse();
         conn.state.statements.add(st.serverName());
         expectExtended(Expect.parse(st.serverName(), drop ? null : name, drop, owner));
     }
@@ -1480,6 +1537,9 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
         if (conn != active || phase == Phase.CLOSED) {
             data.release();
             return;
+        }
+        if (stats != null) {
+            stats.sent(data.readableBytes());
         }
         ByteBuf buf = data;
         if (partial != null) {
@@ -1704,6 +1764,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
                     clientTxnStatus = status;
                     lastCommandWasCommit = false;
                     copyIn = false;
+                    countReady(head.unit, status);
                     finishUnitIfDone(head);
                 }
                 return !drop;
@@ -1915,6 +1976,7 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
      * client has seen nothing of it: run it once on the primary instead.
      */
     private void retryOnPrimary(Unit u) {
+        stats.writeRetriedOnPrimary();
         log.warn("database \"{}\": statement misclassified as a read, retried on the primary after the replica "
                 + "refused it ({}): {}", databaseName, u.retryReason, abbreviate(u.sql));
         u.releaseHeld();
@@ -2107,6 +2169,122 @@ public final class ClientSession extends ChannelInboundHandlerAdapter implements
     private String remote() {
         InetSocketAddress a = clientAddress();
         return a == null ? "?" : a.getAddress().getHostAddress() + ":" + a.getPort();
+    }
+
+    // =====================================================================================
+    // Issue 16: admin console hand-over, PAUSE, counters, and what SHOW CLIENTS reads
+    // =====================================================================================
+
+    /** An authenticated console user: the console's session takes the channel over from here. */
+    private void handOverToAdminConsole() {
+        phase = Phase.CLOSED; // this handler leaves the pipeline
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+        }
+        ctx.clientClosed(); // console sessions do not count against max_client_conn
+        io.pgsplit.admin.AdminSession.takeOver(channel, "session", ctx.admin(), userName);
+    }
+
+    /** Whether PAUSE holds this client's next transaction; if so it goes on at RESUME. */
+    private boolean holdForPause() {
+        if (heldByPause) {
+            return true;
+        }
+        io.pgsplit.admin.AdminConsole console = ctx.admin();
+        if (console != null && console.gate().holdIfPaused(databaseName, loop, this::resumeAfterPause)) {
+            heldByPause = true;
+            waitingSinceNanos = System.nanoTime();
+            return true;
+        }
+        return false;
+    }
+
+    private void resumeAfterPause() {
+        heldByPause = false;
+        waitingSinceNanos = 0;
+        processPending();
+    }
+
+    /** A ReadyForQuery for the client: one query done, and a transaction when the status is back to idle. */
+    private void countReady(Unit u, char status) {
+        long now = System.nanoTime();
+        long sent = u == null ? 0 : u.sentNanos;
+        if (sent != 0) {
+            stats.query(now - sent);
+            u.sentNanos = 0;
+        }
+        if (status == 'I') {
+            long start = xactStartNanos != 0 ? xactStartNanos : sent;
+            if (start != 0) {
+                stats.transaction(now - start);
+            }
+            xactStartNanos = 0;
+        }
+    }
+
+    @Override
+    public long id() {
+        return processId;
+    }
+
+    @Override
+    public String user() {
+        return userName;
+    }
+
+    @Override
+    public String database() {
+        return databaseName;
+    }
+
+    @Override
+    public String state() {
+        return waitingSinceNanos != 0 ? "waiting" : active != null ? "active" : "idle";
+    }
+
+    @Override
+    public java.net.SocketAddress remoteAddress() {
+        return channel.remoteAddress();
+    }
+
+    @Override
+    public java.net.SocketAddress localAddress() {
+        return channel.localAddress();
+    }
+
+    @Override
+    public long connectedAtMillis() {
+        return connectedAtMillis;
+    }
+
+    @Override
+    public long lastRequestAtMillis() {
+        return lastRequestAtMillis;
+    }
+
+    @Override
+    public long waitingSinceNanos() {
+        return waitingSinceNanos;
+    }
+
+    @Override
+    public String applicationName() {
+        return applicationName;
+    }
+
+    @Override
+    public int preparedStatements() {
+        return statements.size();
+    }
+
+    @Override
+    public ServerConnection server() {
+        return active;
+    }
+
+    @Override
+    public void kill(String reason) {
+        loop.execute(() -> fatal(SqlState.ADMIN_SHUTDOWN, reason));
     }
 
     static String abbreviate(String sql) {

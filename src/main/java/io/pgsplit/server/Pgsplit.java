@@ -50,6 +50,7 @@ public final class Pgsplit implements AutoCloseable {
         server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
         HealthCheck health = new HealthCheck(server.group(), nodes).start();
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
+        server.context().admin().operator(p.consoleOperator()); // issue 16: RELOAD, SHUTDOWN, SHOW RULES
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
                     rules.rules().size(), rules.functionDeclarationCount());
@@ -88,6 +89,74 @@ public final class Pgsplit implements AutoCloseable {
         log.info("routing rules reloaded from {}: {} rules, {} function declarations; matches so far: {}",
                 config.routing().rulesFile(), fresh.rules().size(), fresh.functionDeclarationCount(), before);
         return true;
+    }
+
+    /** What the admin console asks of this router (issue 16). */
+    private io.pgsplit.admin.Operator consoleOperator() {
+        return new io.pgsplit.admin.Operator() {
+            @Override
+            public List<String> reload() throws Exception {
+                return Pgsplit.this.reload();
+            }
+
+            @Override
+            public void shutdown(boolean waitForClients) {
+                Pgsplit.this.shutdown(waitForClients);
+            }
+
+            @Override
+            public boolean shuttingDown() {
+                return closed;
+            }
+
+            @Override
+            public Map<String, Long> ruleCounts() {
+                return Pgsplit.this.ruleCounts();
+            }
+        };
+    }
+
+    /**
+     * RELOAD and SIGHUP: re-reads the rules file. Returns what was done; throws with the errors when the new file
+     * is invalid (the old rules stay).
+     */
+    public synchronized List<String> reload() throws ConfigException {
+        PgsplitConfig config = server.context().config();
+        List<String> notes = new ArrayList<>();
+        if (config.routing().rulesFile() == null) {
+            notes.add("no routing rules file to reload");
+            return notes;
+        }
+        if (!reloadRules()) {
+            RulesSupport.load(config); // throws with every error
+        }
+        notes.add("routing rules reloaded from " + config.routing().rulesFile() + ": " + rules.rules().size()
+                + " rules");
+        return notes;
+    }
+
+    /**
+     * SHUTDOWN from the console, on a thread of its own (never an event loop): now, or once every client has
+     * left ({@code waitForClients}: new connections are refused meanwhile).
+     */
+    public void shutdown(boolean waitForClients) {
+        Thread t = new Thread(() -> {
+            if (waitForClients) {
+                server.stopAccepting();
+                while (!closed && server.context().clientCount() > 0) {
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            log.info("pgsplit: SHUTDOWN from the admin console");
+            close();
+        }, "pgsplit-admin-shutdown");
+        t.setDaemon(false);
+        t.start();
     }
 
     /** The rules in use. */

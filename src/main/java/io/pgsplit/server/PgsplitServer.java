@@ -71,6 +71,7 @@ public final class PgsplitServer implements AutoCloseable {
         this.pools = new PoolManager(group);
         this.context = new RouterContext(config, pools, new Router(config.routing(), rules), readOnlyFunctions,
                 writeFunctions);
+        this.context.admin(new io.pgsplit.admin.AdminConsole(context, pools)); // issue 16: the admin console
     }
 
     public PgsplitServer start() throws InterruptedException {
@@ -126,9 +127,26 @@ public final class PgsplitServer implements AutoCloseable {
         return group;
     }
 
+    /**
+     * Stops taking new clients (SHUTDOWN WAIT_FOR_CLIENTS): the listening socket closes, connected clients go on.
+     * {@link #awaitClose()} returns only after {@link #close()}.
+     */
+    public void stopAccepting() {
+        accepting = false;
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private volatile boolean accepting = true;
+    private final java.util.concurrent.CountDownLatch closedLatch = new java.util.concurrent.CountDownLatch(1);
+
     /** Blocks until the server channel closes. */
     public void awaitClose() throws InterruptedException {
         serverChannel.closeFuture().sync();
+        if (!accepting) {
+            closedLatch.await(); // draining (SHUTDOWN WAIT_FOR_CLIENTS): not over until close()
+        }
     }
 
     @Override
@@ -139,6 +157,7 @@ public final class PgsplitServer implements AutoCloseable {
         }
         pools.closeAll();
         context.close();
+        closedLatch.countDown();
         if (!group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS)
                 .awaitUninterruptibly(10, java.util.concurrent.TimeUnit.SECONDS)) {
             log.warn("event loops did not stop within 10 s; exiting anyway");

@@ -23,6 +23,22 @@ public final class RouterContext {
     private final Router router;
     private final CancelRegistry cancels = new CancelRegistry();
     private final AtomicInteger clients = new AtomicInteger();
+    // ---- issue 16: counters, and the admin console (null until the server installs it) ----
+    private final io.pgsplit.metrics.RouterStats stats = new io.pgsplit.metrics.RouterStats();
+    private volatile io.pgsplit.admin.AdminConsole admin;
+
+    public io.pgsplit.metrics.RouterStats stats() {
+        return stats;
+    }
+
+    public io.pgsplit.admin.AdminConsole admin() {
+        return admin;
+    }
+
+    public void admin(io.pgsplit.admin.AdminConsole console) {
+        this.admin = console;
+    }
+    // ----
     /** Statements at least this long are parsed off the event loop on a cache miss (a 1 KB parse takes ~0.5 ms). */
     static final int OFFLOAD_LENGTH = 1024;
     private final java.util.concurrent.ExecutorService classifierPool = java.util.concurrent.Executors.newFixedThreadPool(
@@ -164,7 +180,7 @@ public final class RouterContext {
         return clients.incrementAndGet();
     }
 
-    int clientCount() {
+    public int clientCount() {
         return clients.get();
     }
 

@@ -48,6 +48,8 @@ final class Unit {
     int heldBytes;
     /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK). */
     boolean virtual;
+    /** When it was sent to a server (System.nanoTime()), for the query-time counters; 0 before. */
+    long sentNanos;
     /** Classifications computed off the event loop (long statements), by statement text; null if none. */
     java.util.Map<String, io.pgsplit.route.Classification> preclassified;
     /** Set when classifying off the loop failed: the unit then goes to the primary. */
