@@ -132,7 +132,7 @@ public final class AdminConsole {
         return ctx.database(name);
     }
 
-    CacheStats classifierCache() {
+    public CacheStats classifierCache() {
         return ctx.classifier().cacheStats();
     }
 
@@ -184,6 +184,80 @@ public final class AdminConsole {
             }
         }
         return out;
+    }
+
+    // ---- the numbers SHOW POOLS and SHOW NODES print, and the metrics endpoint serves ----
+
+    /** One (database, user) pool, all nodes together. Wait times in microseconds. */
+    public record PoolCounts(String database, String user, String poolMode, int clActive, int clWaiting,
+                             int svActive, int svIdle, int svLogin, long maxWaitMicros) {
+    }
+
+    public List<PoolCounts> poolCounts() {
+        List<ClientView> clients = clients();
+        List<PoolCounts> out = new ArrayList<>();
+        long now = System.nanoTime();
+        for (PgBouncerShows.PoolGroup g : poolGroups(clients)) {
+            int clActive = 0;
+            int clWaiting = 0;
+            long maxWaitNanos = 0;
+            for (ClientView c : clients) {
+                if (c.database().equals(g.db().name()) && c.user().equals(g.user().name())) {
+                    long since = c.waitingSinceNanos();
+                    if (since != 0) {
+                        clWaiting++;
+                        maxWaitNanos = Math.max(maxWaitNanos, now - since);
+                    } else {
+                        clActive++;
+                    }
+                }
+            }
+            int active = 0;
+            int idle = 0;
+            int login = 0;
+            for (Pool p : g.pools()) {
+                io.pgsplit.pool.PoolStats ps = p.stats();
+                active += ps.active();
+                idle += ps.idle();
+                login += ps.connecting();
+                maxWaitNanos = Math.max(maxWaitNanos, ps.maxWaitMillis() * 1_000_000L);
+            }
+            String mode = config().poolFor(g.db().name(), g.user().name()).mode().name().toLowerCase();
+            out.add(new PoolCounts(g.db().name(), g.user().name(), mode, clActive, clWaiting, active, idle, login,
+                    maxWaitNanos / 1000));
+        }
+        return out;
+    }
+
+    /** One node of one database, all users together. */
+    public record NodeCounts(String database, Node node, int svActive, int svIdle, int svLogin) {
+    }
+
+    public List<NodeCounts> nodeCounts() {
+        List<NodeCounts> out = new ArrayList<>();
+        for (NodePools np : nodePools()) {
+            int active = 0;
+            int idle = 0;
+            int login = 0;
+            for (Pool p : np.pools()) {
+                io.pgsplit.pool.PoolStats ps = p.stats();
+                active += ps.active();
+                idle += ps.idle();
+                login += ps.connecting();
+            }
+            out.add(new NodeCounts(np.db().name(), np.node(), active, idle, login));
+        }
+        return out;
+    }
+
+    /** Whether {@code database} is paused (PAUSE of it or of all). */
+    public boolean isPaused(String database) {
+        return gate.isPaused(database);
+    }
+
+    /** The configured databases' names. */
+    public List<String> databases() {
+        return databaseNames();
     }
 
     // ---- commands ----

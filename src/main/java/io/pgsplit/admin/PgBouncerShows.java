@@ -52,37 +52,10 @@ final class PgBouncerShows {
                         "sv_active", "sv_active_cancel", "sv_being_canceled", "sv_idle", "sv_used", "sv_tested",
                         "sv_login", "maxwait", "maxwait_us")
                 .columns(TEXT, "pool_mode", "load_balance_hosts");
-        List<ClientView> clients = console.clients();
-        long now = System.nanoTime();
-        for (PoolGroup g : console.poolGroups(clients)) {
-            int clActive = 0;
-            int clWaiting = 0;
-            long maxWaitNanos = 0;
-            for (ClientView c : clients) {
-                if (c.database().equals(g.db().name()) && c.user().equals(g.user().name())) {
-                    long since = c.waitingSinceNanos();
-                    if (since != 0) {
-                        clWaiting++;
-                        maxWaitNanos = Math.max(maxWaitNanos, now - since);
-                    } else {
-                        clActive++;
-                    }
-                }
-            }
-            int active = 0;
-            int idle = 0;
-            int login = 0;
-            for (Pool p : g.pools()) {
-                active += p.active();
-                idle += p.idle();
-                login += p.connecting();
-                maxWaitNanos = Math.max(maxWaitNanos, p.stats().maxWaitMillis() * 1_000_000L);
-            }
-            long maxWaitMicros = maxWaitNanos / 1000;
-            PoolConfig cfg = console.config().poolFor(g.db().name(), g.user().name());
-            rs.row(g.db().name(), g.user().name(), clActive, clWaiting, 0, 0, active, 0, 0, idle, 0, 0, login,
-                    maxWaitMicros / 1_000_000, maxWaitMicros % 1_000_000, cfg.mode().name().toLowerCase(),
-                    loadBalanceHosts(g.db()));
+        for (AdminConsole.PoolCounts p : console.poolCounts()) {
+            rs.row(p.database(), p.user(), p.clActive(), p.clWaiting(), 0, 0, p.svActive(), 0, 0, p.svIdle(), 0, 0,
+                    p.svLogin(), p.maxWaitMicros() / 1_000_000, p.maxWaitMicros() % 1_000_000, p.poolMode(),
+                    loadBalanceHosts(console.database(p.database())));
         }
         return rs;
     }

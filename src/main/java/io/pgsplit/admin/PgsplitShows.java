@@ -30,22 +30,13 @@ final class PgsplitShows {
                 .column("weight", INT4).columns(TEXT, "group", "health", "ban_reason").column("down_seconds", INT8)
                 .columns(INT4, "sv_active", "sv_idle", "sv_login", "outstanding")
                 .column("replay_lsn", TEXT).column("lag_bytes", INT8).column("lag_seconds", NUMERIC);
-        List<AdminConsole.NodePools> all = console.nodePools();
         long now = System.nanoTime();
-        for (AdminConsole.NodePools np : all) {
-            Node n = np.node();
-            int active = 0;
-            int idle = 0;
-            int login = 0;
-            for (Pool p : np.pools()) {
-                active += p.active();
-                idle += p.idle();
-                login += p.connecting();
-            }
-            rs.row(np.db().name(), n.name(), n.isPrimary() ? "primary" : "replica", n.host(), n.port(), n.weight(),
+        for (AdminConsole.NodeCounts nc : console.nodeCounts()) {
+            Node n = nc.node();
+            rs.row(nc.database(), n.name(), n.isPrimary() ? "primary" : "replica", n.host(), n.port(), n.weight(),
                     n.group(), n.isUp() ? "up" : "down", n.downReason(),
-                    n.isUp() ? null : (now - n.downSinceNanos()) / 1_000_000_000L, active, idle, login,
-                    n.outstanding.get(), null, null, null);
+                    n.isUp() ? null : (now - n.downSinceNanos()) / 1_000_000_000L, nc.svActive(), nc.svIdle(),
+                    nc.svLogin(), n.outstanding.get(), null, null, null);
         }
         return rs;
     }

@@ -26,6 +26,8 @@ public final class Pgsplit implements AutoCloseable {
     private volatile RoutingRules rules;
     private RulesWatcher watcher;
     private volatile boolean closed;
+    /** The Prometheus endpoint (admin.metrics), or null. */
+    private volatile io.pgsplit.metrics.MetricsEndpoint metrics;
 
     private Pgsplit(PgsplitServer server, CatalogRefresher catalog, HealthCheck health, RoutingRules rules) {
         this.server = server;
@@ -51,6 +53,15 @@ public final class Pgsplit implements AutoCloseable {
         HealthCheck health = new HealthCheck(server.group(), nodes).start();
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
         server.context().admin().operator(p.consoleOperator()); // issue 16: RELOAD, SHUTDOWN, SHOW RULES
+        if (config.admin().metrics() != null) {
+            try {
+                p.metrics = io.pgsplit.metrics.MetricsEndpoint.start(config.admin().metrics(),
+                        server.context().stats(), server.context().admin());
+            } catch (java.io.IOException e) {
+                p.close();
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
                     rules.rules().size(), rules.functionDeclarationCount());
@@ -173,6 +184,11 @@ public final class Pgsplit implements AutoCloseable {
         return server.port();
     }
 
+    /** The metrics endpoint's port, or -1 without one. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
+    }
+
     public PgsplitServer server() {
         return server;
     }
@@ -201,6 +217,9 @@ public final class Pgsplit implements AutoCloseable {
         }
         catalog.stop();
         health.close();
+        if (metrics != null) {
+            metrics.close();
+        }
         server.close();
         log.info("pgsplit stopped");
     }
