@@ -422,21 +422,10 @@ public final class AdminConsole {
                 if (db != null) {
                     throw new CommandError(SqlState.SYNTAX_ERROR, "RELOAD takes no argument");
                 }
-                List<String> notes;
-                try {
-                    notes = operator.reload();
-                } catch (UnsupportedOperationException e) {
-                    throw new CommandError(SqlState.FEATURE_NOT_SUPPORTED, e.getMessage());
-                } catch (Exception e) {
-                    throw new CommandError(SqlState.CONFIG_FILE_ERROR, "configuration NOT reloaded, the running "
-                            + "one stays: " + e.getMessage());
-                }
-                List<ByteBuf> out = new ArrayList<>();
-                for (String n : notes) {
-                    out.add(Messages.notice("00000", n));
-                }
-                out.add(Messages.commandComplete("RELOAD"));
-                reply.accept(out);
+                // Reading files is blocking I/O: off the event loop, the answer comes back through reply.
+                Thread t = new Thread(() -> reply.accept(reload()), "pgsplit-admin-reload");
+                t.setDaemon(true);
+                t.start();
             }
             case "SHUTDOWN" -> {
                 boolean wait = "WAIT_FOR_CLIENTS".equalsIgnoreCase(db);
@@ -454,6 +443,30 @@ public final class AdminConsole {
                     SqlState.FEATURE_NOT_SUPPORTED, cmd.verb() + " is not supported by pgsplit's console (see SHOW HELP)");
             default -> throw new CommandError(SqlState.SYNTAX_ERROR, AdminCommand.invalid(sql).getMessage());
         }
+    }
+
+    private List<ByteBuf> reload() {
+        List<String> notes;
+        try {
+            notes = operator.reload();
+        } catch (UnsupportedOperationException e) {
+            return error(SqlState.FEATURE_NOT_SUPPORTED, e.getMessage());
+        } catch (io.pgsplit.config.ConfigException e) {
+            StringBuilder all = new StringBuilder();
+            e.errors().forEach(err -> all.append('\n').append(err));
+            return List.of(Messages.error("ERROR", SqlState.CONFIG_FILE_ERROR,
+                    "configuration NOT reloaded, the running one stays: " + e.errors().size() + " error(s)",
+                    all.toString().strip(), null));
+        } catch (Exception e) {
+            return error(SqlState.CONFIG_FILE_ERROR, "configuration NOT reloaded, the running one stays: "
+                    + e.getMessage());
+        }
+        List<ByteBuf> out = new ArrayList<>();
+        for (String n : notes) {
+            out.add(Messages.notice("00000", n));
+        }
+        out.add(Messages.commandComplete("RELOAD"));
+        return out;
     }
 
     private boolean anyPaused() {

@@ -40,7 +40,8 @@ public final class Pool {
     private final PoolManager manager;
     private final Node node;
     private final ServerCredentials credentials;
-    private final PoolSettings settings;
+    /** Replaced by a reload (issue 16); read once per decision. */
+    private volatile PoolSettings settings;
     private final EventLoopGroup group;
     private final ResetQuery resetQuery;
 
@@ -83,6 +84,15 @@ public final class Pool {
 
     public PoolSettings settings() {
         return settings;
+    }
+
+    /**
+     * Issue 16, reload: new settings for this pool. A larger pool_size serves waiting clients at once; a smaller one
+     * closes surplus connections as they are released (nothing in use is closed).
+     */
+    public void settings(PoolSettings newSettings) {
+        this.settings = newSettings;
+        retryOpens();
     }
 
     /** An acquirer queued for a connection. */

@@ -22,16 +22,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class DatabaseRuntime {
     private final String name;
-    private final DatabaseConfig config;
-    private final PgsplitConfig root;
+    // volatile, replaced by reconfigure() (issue 16: reload); the lists are immutable snapshots
+    private volatile DatabaseConfig config;
+    private volatile PgsplitConfig root;
     private final PoolManager pools;
-    private final Node primary;
-    private final List<Node> replicas = new ArrayList<>();
-    private final LoadBalancing balancing;
-    private final PrimaryReads primaryReads;
+    private volatile Node primary;
+    private volatile List<Node> replicas;
+    private volatile LoadBalancing balancing;
+    private volatile PrimaryReads primaryReads;
     private final AtomicInteger roundRobin = new AtomicInteger();
     /** Smooth weighted round robin state (nginx's algorithm), guarded by this. */
-    private final int[] currentWeights;
+    private int[] currentWeights;
     private volatile io.pgsplit.route.FunctionCatalog catalog = io.pgsplit.route.FunctionCatalog.EMPTY;
 
     public DatabaseRuntime(String name, PgsplitConfig root, PoolManager pools) {
@@ -40,9 +41,11 @@ public final class DatabaseRuntime {
         this.config = root.databases().get(name);
         this.pools = pools;
         this.primary = new Node("primary", Node.Role.PRIMARY, config.primary().host(), config.primary().port(), 1, null);
+        List<Node> rs = new ArrayList<>();
         for (ReplicaConfig r : config.replicas()) {
-            replicas.add(new Node(r.name(), Node.Role.REPLICA, r.host(), r.port(), r.weight(), r.group()));
+            rs.add(new Node(r.name(), Node.Role.REPLICA, r.host(), r.port(), r.weight(), r.group()));
         }
+        this.replicas = List.copyOf(rs);
         this.balancing = config.effectiveLoadBalancing(root.routing());
         this.primaryReads = config.effectivePrimaryReads(root.routing());
         this.currentWeights = new int[replicas.size() + 1];
@@ -128,14 +131,100 @@ public final class DatabaseRuntime {
             poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Pool newPool(Node node, UserConfig user) {
-        PoolConfig p = root.poolFor(name, user.name());
-        PoolSettings settings = new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
-                p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
-                p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
-                p.preparedStatementCacheSize());
+        PoolSettings settings = settingsFor(root, user.name());
         String password = user.serverPassword();
         return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
                 ? null : password, config.serverDatabase()), settings);
+    }
+
+    private PoolSettings settingsFor(PgsplitConfig cfg, String user) {
+        PoolConfig p = cfg.poolFor(name, user);
+        return new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
+                p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
+                p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
+                p.preparedStatementCacheSize());
+    }
+
+    // ---- issue 16: reload ----
+
+    /**
+     * Applies a new configuration of this database without disturbing its clients: pool settings of existing pools
+     * change in place; a replica added joins the read rotation; one removed (or moved, re-weighted or regrouped: it
+     * is replaced by a new node) leaves it and its connections close as they are released, so running transactions
+     * finish; a new primary address takes new transactions. Returns one line per change.
+     */
+    public synchronized List<String> reconfigure(PgsplitConfig newRoot) {
+        List<String> notes = new ArrayList<>();
+        DatabaseConfig next = newRoot.databases().get(name);
+        Node oldPrimary = primary;
+        if (!next.primary().host().equals(oldPrimary.host()) || next.primary().port() != oldPrimary.port()) {
+            primary = new Node("primary", Node.Role.PRIMARY, next.primary().host(), next.primary().port(), 1, null);
+            retire(oldPrimary, "primary moved to " + primary.address());
+            notes.add("database " + name + ": primary " + oldPrimary.address() + " -> " + primary.address());
+        }
+        List<Node> kept = new ArrayList<>();
+        for (ReplicaConfig r : next.replicas()) {
+            Node same = null;
+            for (Node old : replicas) {
+                if (old.name().equals(r.name()) && old.host().equals(r.host()) && old.port() == r.port()
+                        && old.weight() == r.weight() && java.util.Objects.equals(old.group(), r.group())) {
+                    same = old;
+                }
+            }
+            if (same == null) {
+                same = new Node(r.name(), Node.Role.REPLICA, r.host(), r.port(), r.weight(), r.group());
+                notes.add("database " + name + ": replica " + r.name() + " " + same.address() + " weight "
+                        + r.weight() + (r.group() == null ? "" : " group " + r.group()) + " added");
+            }
+            kept.add(same);
+        }
+        for (Node old : replicas) {
+            if (!kept.contains(old)) {
+                retire(old, "removed from the configuration by a reload");
+                notes.add("database " + name + ": replica " + old.name() + " " + old.address()
+                        + " removed (its connections close as transactions end)");
+            }
+        }
+        synchronized (this) {
+            replicas = List.copyOf(kept);
+            currentWeights = new int[kept.size() + 1];
+        }
+        LoadBalancing lb = next.effectiveLoadBalancing(newRoot.routing());
+        PrimaryReads pr = next.effectivePrimaryReads(newRoot.routing());
+        if (lb != balancing || pr != primaryReads) {
+            notes.add("database " + name + ": load_balancing " + lb.yamlName() + ", primary_reads " + pr.yamlName());
+        }
+        balancing = lb;
+        primaryReads = pr;
+        for (java.util.Map.Entry<Node, java.util.concurrent.ConcurrentHashMap<String, Pool>> e : poolsByNode.entrySet()) {
+            for (java.util.Map.Entry<String, Pool> byUser : e.getValue().entrySet()) {
+                PoolSettings s = settingsFor(newRoot, byUser.getKey());
+                if (!s.equals(byUser.getValue().settings())) {
+                    byUser.getValue().settings(s);
+                    notes.add("database " + name + ": pool " + byUser.getKey() + "@" + e.getKey().name()
+                            + " settings changed (pool_size " + s.poolSize() + ")");
+                }
+            }
+        }
+        config = next;
+        root = newRoot;
+        return notes;
+    }
+
+    /** A node leaving: no new work, connections closed as they come back. */
+    private void retire(Node node, String why) {
+        node.markDown(why);
+        java.util.concurrent.ConcurrentHashMap<String, Pool> byUser = poolsByNode.remove(node);
+        if (byUser != null) {
+            byUser.values().forEach(Pool::reconnect);
+        }
+    }
+
+    /** Every pool of this database (all nodes and users): a database removed by a reload drains them. */
+    public List<Pool> allPools() {
+        List<Pool> all = new ArrayList<>();
+        poolsByNode.values().forEach(m -> all.addAll(m.values()));
+        return all;
     }
 
     boolean primaryServesReads() {

@@ -22,7 +22,7 @@ public final class Pgsplit implements AutoCloseable {
     private final PgsplitServer server;
     private final CatalogRefresher catalog;
     private final HealthCheck health;
-    private final Runnable hangup = this::reloadRules;
+    private final Runnable hangup = this::onHangup;
     private volatile RoutingRules rules;
     private RulesWatcher watcher;
     private volatile boolean closed;
@@ -48,9 +48,13 @@ public final class Pgsplit implements AutoCloseable {
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
-        List<Node> nodes = new ArrayList<>();
-        server.context().databases().values().forEach(db -> nodes.addAll(db.nodes()));
-        HealthCheck health = new HealthCheck(server.group(), nodes).start();
+        // (The node list is read at each probe: a reload adds and removes nodes.)
+        RouterContext ctx = server.context();
+        HealthCheck health = new HealthCheck(server.group(), () -> {
+            List<Node> nodes = new ArrayList<>();
+            ctx.databases().values().forEach(db -> nodes.addAll(db.nodes()));
+            return nodes;
+        }, HealthCheck.DEFAULT_INTERVAL).start();
         Pgsplit p = new Pgsplit(server, catalog, health, rules);
         server.context().admin().operator(p.consoleOperator()); // issue 16: RELOAD, SHUTDOWN, SHOW RULES
         if (config.admin().metrics() != null) {
@@ -61,6 +65,9 @@ public final class Pgsplit implements AutoCloseable {
                 p.close();
                 throw new IllegalStateException(e.getMessage(), e);
             }
+        }
+        if (config.source() != null && config.routing().rulesFile() == null) {
+            RulesSupport.onHangup(p.hangup); // issue 16: SIGHUP reloads the configuration file
         }
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
@@ -127,22 +134,65 @@ public final class Pgsplit implements AutoCloseable {
         };
     }
 
+    /** SIGHUP: the configuration file (when started from one), else the rules file. Errors are logged. */
+    private void onHangup() {
+        if (server.context().config().source() == null) {
+            reloadRules();
+            return;
+        }
+        try {
+            reload();
+        } catch (ConfigException e) {
+            // logged by reload()
+        }
+    }
+
     /**
-     * RELOAD and SIGHUP: re-reads the rules file. Returns what was done; throws with the errors when the new file
-     * is invalid (the old rules stay).
+     * RELOAD and SIGHUP (issue 16): re-reads the configuration file and its rules file and applies them without
+     * dropping a client (reload/ConfigReload). Returns one line per change; a new file with errors changes nothing
+     * and throws with every error (also logged). Without a configuration file (embedded, tests): the rules only.
      */
     public synchronized List<String> reload() throws ConfigException {
         PgsplitConfig config = server.context().config();
         List<String> notes = new ArrayList<>();
-        if (config.routing().rulesFile() == null) {
-            notes.add("no routing rules file to reload");
+        if (closed) {
+            throw new IllegalStateException("pgsplit is shutting down");
+        }
+        if (config.source() == null) {
+            if (config.routing().rulesFile() == null) {
+                notes.add("nothing to reload: started without a configuration file or rules file");
+                return notes;
+            }
+            if (!reloadRules()) {
+                RulesSupport.load(config); // throws with every error
+            }
+            notes.add("routing rules reloaded from " + config.routing().rulesFile() + ": " + rules.rules().size()
+                    + " rules");
             return notes;
         }
-        if (!reloadRules()) {
-            RulesSupport.load(config); // throws with every error
+        PgsplitConfig next;
+        RoutingRules fresh;
+        try {
+            next = io.pgsplit.config.ConfigLoader.load(config.source());
+            fresh = RulesSupport.load(next);
+        } catch (ConfigException e) {
+            log.error("configuration NOT reloaded, the running one stays: {} error(s)", e.errors().size());
+            RulesSupport.forEachError(e, err -> log.error("  {}", err));
+            throw e;
         }
-        notes.add("routing rules reloaded from " + config.routing().rulesFile() + ": " + rules.rules().size()
-                + " rules");
+        notes.addAll(io.pgsplit.reload.ConfigReload.apply(server.context(), server.pools(), next));
+        fresh.inheritCounters(rules);
+        RulesSupport.install(server.context(), fresh);
+        rules = fresh;
+        if (next.routing().rulesFile() != null) {
+            notes.add("routing rules from " + next.routing().rulesFile() + ": " + fresh.rules().size() + " rules");
+        }
+        catalog.refreshAll(); // function volatility of databases just added
+        if (notes.isEmpty()) {
+            notes.add("configuration reloaded from " + config.source() + ": no changes");
+        }
+        log.info("configuration reloaded from {}:", config.source());
+        notes.forEach(n -> log.info("  {}", n));
         return notes;
     }
 

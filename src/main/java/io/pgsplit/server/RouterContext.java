@@ -17,8 +17,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** What every client session shares: the config, databases, classifier, router and cancel keys. */
 public final class RouterContext {
-    private final PgsplitConfig config;
-    private final Map<String, DatabaseRuntime> databases = new LinkedHashMap<>();
+    /** Replaced as a whole by a reload (issue 16); sessions read it per event. */
+    private volatile PgsplitConfig config;
+    /** Copy-on-write (a reload adds or removes databases): readers iterate a snapshot without locks. */
+    private volatile Map<String, DatabaseRuntime> databases = Map.of();
     private final SqlClassifier classifier;
     private final Router router;
     private final CancelRegistry cancels = new CancelRegistry();
@@ -69,9 +71,11 @@ public final class RouterContext {
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
         this.config = config;
+        Map<String, DatabaseRuntime> dbs = new LinkedHashMap<>();
         for (String db : config.databases().keySet()) {
-            databases.put(db, new DatabaseRuntime(db, config, pools));
+            dbs.put(db, new DatabaseRuntime(db, config, pools));
         }
+        this.databases = java.util.Collections.unmodifiableMap(dbs);
         ClassifierSettings d = ClassifierSettings.defaults();
         this.classifier = new SqlClassifier(new ClassifierSettings(config.routing().maxStatementLength(),
                 config.routing().maxNestingDepth(), config.routing().classifierCacheBytes(), d.parseTimeout(),
@@ -81,6 +85,15 @@ public final class RouterContext {
 
     public PgsplitConfig config() {
         return config;
+    }
+
+    /**
+     * Issue 16, reload: the configuration new sessions see, and the databases they may log in to (the runtimes of
+     * kept databases are reconfigured in place by the caller). Sessions already logged in keep what they have.
+     */
+    public synchronized void reconfigure(PgsplitConfig newConfig, Map<String, DatabaseRuntime> newDatabases) {
+        this.databases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(newDatabases));
+        this.config = newConfig;
     }
 
     public DatabaseRuntime database(String name) {

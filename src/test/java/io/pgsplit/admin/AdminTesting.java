@@ -71,6 +71,12 @@ final class AdminTesting {
                 String.valueOf(router.port()), "-U", user, "-d", database, "-c", sql);
     }
 
+    /** psql -c against the console on {@code port} as the admin user. */
+    static Result psql(int port, String sql) throws Exception {
+        return run(60, ADMIN_PASSWORD, "psql", "-X", "-A", "-F", "|", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                "-p", String.valueOf(port), "-U", ADMIN_USER, "-d", "pgsplit", "-c", sql);
+    }
+
     static Connection console(RouterFixture router) throws SQLException {
         return console(router, ADMIN_USER, ADMIN_PASSWORD);
     }
