@@ -12,8 +12,8 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["direct", "pgbouncer", "pgsplit"]
-ABBR = {"direct": "d", "pgbouncer": "b", "pgsplit": "s"}
+TARGETS = ["direct", "pgbouncer", "pgsplit-base", "pgsplit"]
+ABBR = {"direct": "d", "pgbouncer": "b", "pgsplit-base": "B", "pgsplit": "s"}
 
 
 def read_tsv(path):
@@ -119,7 +119,7 @@ def main():
     w("| | |\n|---|---|")
     for k, label in [("date", "started (UTC)"), ("finished", "finished (UTC)"), ("machine", "machine"),
                      ("postgresql", "PostgreSQL"), ("pgbench", "pgbench"), ("pgbouncer", "PgBouncer"),
-                     ("pgsplit", "pgsplit"), ("pgsplit_cmd", "pgsplit command"), ("pgsplit_jvm", "pgsplit JVM"), ("java", "Java"),
+                     ("pgsplit", "pgsplit"), ("pgsplit_base", "pgsplit-base (--base-jar)"), ("pgsplit_cmd", "pgsplit command"), ("pgsplit_jvm", "pgsplit JVM"), ("java", "Java"),
                      ("settings", "settings"), ("ports", "ports")]:
         w(f"| {label} | {meta.get(k, '–').replace('|', '/')} |")
     w("")
@@ -140,6 +140,8 @@ def main():
             cols.append("pgsplit/pgbouncer")
         if "pgsplit" in targets and "direct" in targets:
             cols.append("pgsplit/direct")
+        if "pgsplit" in targets and "pgsplit-base" in targets:
+            cols.append("pgsplit/pgsplit-base")
         tl = "/".join(ABBR[t] for t in targets)
         cols += [f"avg lat ms ({tl})", f"p99 ms ({tl})", f"failed ({tl})"]
         if machine_cpu:
@@ -159,6 +161,8 @@ def main():
                 row.append(ratio(good["pgsplit"], good["pgbouncer"]))
             if "pgsplit/direct" in cols:
                 row.append(ratio(good["pgsplit"], good["direct"]))
+            if "pgsplit/pgsplit-base" in cols:
+                row.append(ratio(good["pgsplit"], good["pgsplit-base"]))
             row.append(triple(st, "lat", 2, targets))
             row.append(triple(st, "p99", 2, targets))
             row.append(" / ".join(str(st[t]["failed"]) if st[t] else "–" for t in targets))

@@ -53,6 +53,8 @@ Options (override the profile):
                        connection burst (e.g. with -XX:G1PeriodicGCInterval)
   --require-pgsplit    fail (exit 1) when pgsplit cannot be started or a pgsplit case fails
   --jar PATH           pgsplit jar (default: <repo>/target/pgsplit.jar)
+  --base-jar PATH      also run a second pgsplit from PATH as target pgsplit-base, interleaved with the
+                       others (before/after comparisons of two builds in one run; same flags and config)
   --no-build           do not run `mvn package` when the jar is missing
   --pgsplit-cmd CMD    command that starts pgsplit; {config} is replaced by the
                        config path (default: PGSPLIT_JAR=<jar> bin/pgsplit run --config {config},
@@ -72,7 +74,7 @@ EOF
 PROFILE=full
 WARMUP="" SCALE="" ROUNDS="" DURATION="" CLIENTS="" WORKLOADS="" MODES="" MEMORY="" IDLE_CLIENTS="" MEM_PGBENCH_CLIENTS="" MEM_SETTLE=0 MEM_WARMUP=""
 POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL=""
-REQUIRE_PGSPLIT=0 BUILD=1 JAR="$REPO_DIR/target/pgsplit.jar" PGSPLIT_CMD="" RESULTS_DIR="" KEEP_LOGS=0
+REQUIRE_PGSPLIT=0 BUILD=1 JAR="$REPO_DIR/target/pgsplit.jar" BASE_JAR="" PGSPLIT_CMD="" RESULTS_DIR="" KEEP_LOGS=0
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; }
 while [[ $# -gt 0 ]]; do
@@ -100,6 +102,7 @@ while [[ $# -gt 0 ]]; do
     --memory-warmup) need_arg "$@"; MEM_WARMUP=$2; shift ;;
     --require-pgsplit) REQUIRE_PGSPLIT=1 ;;
     --jar) need_arg "$@"; JAR=$(realpath -m "$2"); shift ;;
+    --base-jar) need_arg "$@"; BASE_JAR=$(realpath -m "$2"); shift ;;
     --no-build) BUILD=0 ;;
     --pgsplit-cmd) need_arg "$@"; PGSPLIT_CMD=$2; shift ;;
     --results-dir) need_arg "$@"; RESULTS_DIR=$(realpath -m "$2"); shift ;;
@@ -122,13 +125,17 @@ esac
 IFS=, read -r -a CLIENT_LIST <<<"$CLIENTS"
 IFS=, read -r -a WORKLOAD_LIST <<<"$WORKLOADS"
 IFS=, read -r -a MODE_LIST <<<"$MODES"
+if [[ -n $BASE_JAR && ",$TARGETS," != *",pgsplit-base,"* ]]; then
+  TARGETS=${TARGETS/pgsplit/pgsplit-base,pgsplit}   # base right before pgsplit: A B C A B C ...
+  [[ ",$TARGETS," == *",pgsplit-base,"* ]] || TARGETS+=",pgsplit-base"
+fi
 IFS=, read -r -a TARGET_LIST <<<"$TARGETS"
 for w in "${WORKLOAD_LIST[@]}"; do [[ $w =~ ^(select-only|tpcb-like|read-heavy)$ ]] || { echo "run.sh: unknown workload $w" >&2; exit 2; }; done
 for m in "${MODE_LIST[@]}"; do [[ $m =~ ^(simple|extended|prepared)$ ]] || { echo "run.sh: unknown mode $m" >&2; exit 2; }; done
 [[ $SPLITTING =~ ^(on|off)$ ]] || { echo "run.sh: --splitting takes on or off, not '$SPLITTING'" >&2; exit 2; }
 [[ $SPLITTING == off && -z $LABEL ]] && LABEL=nosplit
 [[ -z $LABEL || $LABEL =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "run.sh: --label may hold letters, digits, '.', '_' and '-' only" >&2; exit 2; }
-for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
+for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit|pgsplit-base)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
 for n in "$SCALE" "$ROUNDS" "$DURATION" "$POOL_SIZE" "$JOBS" "$IDLE_CLIENTS" "$MEM_PGBENCH_CLIENTS" "${CLIENT_LIST[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: not a positive integer: $n" >&2; exit 2; }
 done
@@ -192,10 +199,10 @@ cleanup() {
   CLEANED=1
   set +e
   [[ -n "$IDLE_PID" ]] && kill "$IDLE_PID" 2>/dev/null
-  for pid in "$PGSPLIT_PID" "$PGB_PID"; do
+  for pid in "$PGSPLIT_PID" "$BASE_PID" "$PGB_PID"; do
     [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null
   done
-  for pid in "$IDLE_PID" "$PGSPLIT_PID" "$PGB_PID"; do
+  for pid in "$IDLE_PID" "$PGSPLIT_PID" "$BASE_PID" "$PGB_PID"; do
     [[ -z "$pid" ]] && continue
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
@@ -298,7 +305,7 @@ reset_tables() {
 }
 
 # ----------------------------------------------------------------------------- pgbouncer
-PGB_STATUS="not started" PGSPLIT_STATUS="not started"
+PGB_STATUS="not started" PGSPLIT_STATUS="not started" BASE_STATUS="not started" BASE_PID="" BASE_PORT=""
 start_pgbouncer() {
   if ! command -v pgbouncer >/dev/null; then
     log "installing pgbouncer (apt-get)"
@@ -373,7 +380,7 @@ EOF
 
 start_pgsplit() {
   PGSPLIT_PORT=$(free_port 27432)
-  local d="$WORK/pgsplit" cmd
+  local d="$WORK/${PGSPLIT_INSTANCE:-pgsplit}" cmd
   mkdir -p "$d"
   write_pgsplit_config "$d/pgsplit.yaml"
   if [[ -z "$PGSPLIT_CMD" ]]; then
@@ -422,17 +429,31 @@ start_pgsplit() {
   log "pgsplit ready (pid $PGSPLIT_PID, port $PGSPLIT_PORT, pool_size $POOL_SIZE, transaction mode, splitting $SPLITTING)"
 }
 
+# The --base-jar build as target pgsplit-base: start_pgsplit with the other jar, its own port and
+# directory, its results moved to BASE_*.
+start_pgsplit_base() {
+  local saved_jar=$JAR rc=0
+  JAR=$BASE_JAR PGSPLIT_INSTANCE=pgsplit-base
+  start_pgsplit || rc=$?
+  BASE_PORT=$PGSPLIT_PORT BASE_PID=$PGSPLIT_PID BASE_MEASURE_PID=${PGSPLIT_MEASURE_PID:-} BASE_STATUS=$PGSPLIT_STATUS
+  BASE_VERSION=${PGSPLIT_VERSION:-n/a}
+  JAR=$saved_jar PGSPLIT_INSTANCE=pgsplit
+  PGSPLIT_PORT="" PGSPLIT_PID="" PGSPLIT_MEASURE_PID="" PGSPLIT_STATUS="not started" PGSPLIT_VERSION=""
+  return $rc
+}
+
 # ----------------------------------------------------------------------------- pgbench runs
 RUNS_TSV="$OUT/runs.tsv" MEM_TSV="$OUT/memory.tsv" CMDS="$OUT/commands.txt" META="$OUT/meta.tsv"
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
 
-target_port() { case $1 in direct) echo "$PRIMARY_PORT" ;; pgbouncer) echo "$PGB_PORT" ;; pgsplit) echo "$PGSPLIT_PORT" ;; esac; }
-target_pid() { case $1 in direct) echo "" ;; pgbouncer) echo "$PGB_PID" ;; pgsplit) echo "${PGSPLIT_MEASURE_PID:-$PGSPLIT_PID}" ;; esac; }
+target_port() { case $1 in direct) echo "$PRIMARY_PORT" ;; pgbouncer) echo "$PGB_PORT" ;; pgsplit) echo "$PGSPLIT_PORT" ;; pgsplit-base) echo "$BASE_PORT" ;; esac; }
+target_pid() { case $1 in direct) echo "" ;; pgbouncer) echo "$PGB_PID" ;; pgsplit) echo "${PGSPLIT_MEASURE_PID:-$PGSPLIT_PID}" ;; pgsplit-base) echo "${BASE_MEASURE_PID:-$BASE_PID}" ;; esac; }
 target_down() {  # prints the reason a target cannot be used, or nothing
   case $1 in
     direct) ;;
     pgbouncer) [[ $PGB_STATUS == ok ]] && { kill -0 "$PGB_PID" 2>/dev/null || echo "pgbouncer process is gone"; } || echo "$PGB_STATUS" ;;
     pgsplit) [[ $PGSPLIT_STATUS == ok ]] && { kill -0 "$PGSPLIT_PID" 2>/dev/null || echo "pgsplit process is gone: $(tail -1 "$WORK/pgsplit/pgsplit.log" | oneline)"; } || echo "$PGSPLIT_STATUS" ;;
+    pgsplit-base) [[ $BASE_STATUS == ok ]] && { kill -0 "$BASE_PID" 2>/dev/null || echo "pgsplit-base process is gone: $(tail -1 "$WORK/pgsplit-base/pgsplit.log" | oneline)"; } || echo "$BASE_STATUS" ;;
   esac
 }
 
@@ -628,7 +649,7 @@ main() {
 
   mkdir -p "$WORK"
   stop_stale_clusters
-  rm -rf "$WORK/pg" "$WORK/pgbouncer" "$WORK/pgsplit" "$OUT"
+  rm -rf "$WORK/pg" "$WORK/pgbouncer" "$WORK/pgsplit" "$WORK/pgsplit-base" "$OUT"
   mkdir -p "$WORK/pg" "$OUT"
   chown postgres: "$WORK/pg"
   : >"$META"; : >"$CMDS"
@@ -636,6 +657,7 @@ main() {
 
   setup_cluster
   if has_target pgbouncer; then start_pgbouncer || log "pgbouncer unavailable: $PGB_STATUS"; fi
+  if has_target pgsplit-base; then start_pgsplit_base || log "pgsplit-base unavailable, its cases are marked FAILED: $BASE_STATUS"; fi
   if has_target pgsplit; then
     start_pgsplit || log "pgsplit unavailable, its cases are marked FAILED: $PGSPLIT_STATUS"
     if [[ $PGSPLIT_STATUS != ok && $REQUIRE_PGSPLIT == 1 ]]; then die "--require-pgsplit: $PGSPLIT_STATUS"; fi
@@ -647,6 +669,7 @@ main() {
   meta pgbench "$(pgbench --version)"
   meta pgbouncer "${PGB_VERSION:-$PGB_STATUS}"
   meta pgsplit "${PGSPLIT_VERSION:-n/a} (status: $PGSPLIT_STATUS)"
+  [[ -n $BASE_JAR ]] && meta pgsplit_base "${BASE_VERSION:-n/a} (status: $BASE_STATUS)"
   meta pgsplit_cmd "${PGSPLIT_START_CMD:-n/a}${PGSPLIT_JAVA_OPTS:+ (PGSPLIT_JAVA_OPTS=$PGSPLIT_JAVA_OPTS)}"
   meta pgsplit_jvm "${PGSPLIT_JVM_CMD:-n/a}"
   meta java "$(java -version 2>&1 | head -1)"

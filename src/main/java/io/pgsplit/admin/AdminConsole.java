@@ -3,7 +3,7 @@ package io.pgsplit.admin;
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.AdminConfig;
 import io.pgsplit.config.AuthMethod;
 import io.pgsplit.config.PgsplitConfig;

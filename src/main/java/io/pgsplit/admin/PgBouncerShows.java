@@ -4,7 +4,7 @@ import static io.pgsplit.admin.ResultSet.Type.INT4;
 import static io.pgsplit.admin.ResultSet.Type.NUMERIC;
 import static io.pgsplit.admin.ResultSet.Type.TEXT;
 
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.UserConfig;

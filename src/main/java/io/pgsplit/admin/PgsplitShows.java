@@ -6,7 +6,7 @@ import static io.pgsplit.admin.ResultSet.Type.NUMERIC;
 import static io.pgsplit.admin.ResultSet.Type.TEXT;
 
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.metrics.DatabaseStats;
 import io.pgsplit.metrics.RouteReason;
 import io.pgsplit.pool.Pool;
@@ -29,16 +29,34 @@ final class PgsplitShows {
         ResultSet rs = new ResultSet().columns(TEXT, "database", "node", "role", "host").column("port", INT4)
                 .column("weight", INT4).columns(TEXT, "group", "health", "ban_reason").column("down_seconds", INT8)
                 .columns(INT4, "sv_active", "sv_idle", "sv_login", "outstanding")
-                .column("replay_lsn", TEXT).column("lag_bytes", INT8).column("lag_seconds", NUMERIC);
+                .column("replay_lsn", TEXT).column("lag_bytes", INT8).column("lag_seconds", NUMERIC); // NULL until measured
         long now = System.nanoTime();
         for (AdminConsole.NodeCounts nc : console.nodeCounts()) {
             Node n = nc.node();
             rs.row(nc.database(), n.name(), n.isPrimary() ? "primary" : "replica", n.host(), n.port(), n.weight(),
                     n.group(), n.isUp() ? "up" : "down", n.downReason(),
                     n.isUp() ? null : (now - n.downSinceNanos()) / 1_000_000_000L, nc.svActive(), nc.svIdle(),
-                    nc.svLogin(), n.outstanding.get(), null, null, null);
+                    nc.svLogin(), n.outstanding.get(), replayLsn(n), lagBytes(n), lagSeconds(n));
         }
         return rs;
+    }
+
+    /** Filled once something measures replication (issue 13); NULL until then. */
+    private static String replayLsn(Node n) {
+        io.pgsplit.topology.ReplicationState r = n.replication();
+        io.pgsplit.topology.Lsn lsn = n.isPrimary() ? r.walLsn() : r.replayLsn();
+        return r.known() && lsn != null ? lsn.toString() : null;
+    }
+
+    private static Long lagBytes(Node n) {
+        io.pgsplit.topology.ReplicationState r = n.replication();
+        return r.known() && r.lagBytes() >= 0 ? r.lagBytes() : null;
+    }
+
+    private static String lagSeconds(Node n) {
+        io.pgsplit.topology.ReplicationState r = n.replication();
+        return r.known() && r.lagMillis() >= 0 ? String.format(java.util.Locale.ROOT, "%.3f", r.lagMillis() / 1000.0)
+                : null;
     }
 
     ResultSet routing() {

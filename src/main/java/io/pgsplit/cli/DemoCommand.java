@@ -1,10 +1,10 @@
 package io.pgsplit.cli;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.PasswordType;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.ConfigLoader;
 import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.localpg.PasswordType;
 import io.pgsplit.server.Pgsplit;
 import java.nio.file.Files;
 import java.nio.file.Path;

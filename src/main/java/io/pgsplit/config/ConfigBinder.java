@@ -36,8 +36,8 @@ final class ConfigBinder {
         YamlSection poolSection = root.section(POOL);
         PoolConfig pool = PoolConfig.defaults();
         if (poolSection != null) {
-            pool = PoolSettings.apply(pool, PoolSettings.read(poolSection));
-            PoolSettings.validate(pool, poolSection, null);
+            pool = PoolBinder.apply(pool, PoolBinder.read(poolSection));
+            PoolBinder.validate(pool, poolSection, null);
         }
 
         RoutingConfig routing = bindRouting(root.section(ROUTING));

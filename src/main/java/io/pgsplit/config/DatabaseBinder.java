@@ -40,8 +40,8 @@ final class DatabaseBinder {
         Map<String, Object> poolOverrides = Map.of();
         YamlSection poolSection = section.section("pool");
         if (poolSection != null) {
-            poolOverrides = PoolSettings.read(poolSection);
-            PoolSettings.validate(PoolSettings.apply(globalPool, poolOverrides), poolSection, globalPoolSection);
+            poolOverrides = PoolBinder.read(poolSection);
+            PoolBinder.validate(PoolBinder.apply(globalPool, poolOverrides), poolSection, globalPoolSection);
         }
         LoadBalancing loadBalancing =
                 section.enumValue("load_balancing", null, LoadBalancing.values(), LoadBalancing::yamlName);

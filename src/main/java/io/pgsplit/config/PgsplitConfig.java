@@ -38,7 +38,7 @@ public record PgsplitConfig(ListenConfig listen, Map<String, DatabaseConfig> dat
         PoolConfig effective = pool;
         DatabaseConfig db = database == null ? null : databases.get(database);
         if (db != null) {
-            effective = PoolSettings.apply(effective, db.poolOverrides());
+            effective = PoolBinder.apply(effective, db.poolOverrides());
         }
         UserConfig u = user == null ? null : users.get(user);
         if (u != null && u.poolMode() != null) {

@@ -2,7 +2,7 @@ package io.pgsplit.metrics;
 
 import com.github.benmanes.caffeine.cache.stats.CacheStats;
 import io.pgsplit.admin.AdminConsole;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.HostPort;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -167,6 +167,25 @@ public final class MetricsEndpoint implements AutoCloseable {
                     cb.call(n.svActive(), n.database(), n.node().name(), "active");
                     cb.call(n.svIdle(), n.database(), n.node().name(), "idle");
                     cb.call(n.svLogin(), n.database(), n.node().name(), "login");
+                })).register(registry);
+        GaugeWithCallback.builder().name("pgsplit_node_lag_bytes")
+                .help("Replay lag of a replica behind the primary, in bytes (SHOW NODES lag_bytes; absent until "
+                        + "measured)")
+                .labelNames("database", "node")
+                .callback(cb -> console.nodeCounts().forEach(n -> {
+                    io.pgsplit.topology.ReplicationState r = n.node().replication();
+                    if (r.known() && r.lagBytes() >= 0) {
+                        cb.call(r.lagBytes(), n.database(), n.node().name());
+                    }
+                })).register(registry);
+        GaugeWithCallback.builder().name("pgsplit_node_lag_seconds")
+                .help("Replay lag of a replica in time (SHOW NODES lag_seconds; absent until measured)")
+                .labelNames("database", "node")
+                .callback(cb -> console.nodeCounts().forEach(n -> {
+                    io.pgsplit.topology.ReplicationState r = n.node().replication();
+                    if (r.known() && r.lagMillis() >= 0) {
+                        cb.call(r.lagMillis() / 1000.0, n.database(), n.node().name());
+                    }
                 })).register(registry);
         GaugeWithCallback.builder().name("pgsplit_node_outstanding")
                 .help("Statements sent to the node and not answered yet")

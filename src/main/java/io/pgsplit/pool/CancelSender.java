@@ -6,8 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.pgsplit.cluster.Node;
 import io.pgsplit.protocol.Messages;
+import io.pgsplit.topology.Node;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

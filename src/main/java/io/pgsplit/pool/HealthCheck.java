@@ -6,7 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
@@ -16,10 +16,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Brings nodes that were marked down back up: every {@code interval} each down node gets a plain
- * TCP connect to its host:port, and one that accepts is marked up. Deliberately shallow (no
- * login): a node that accepts TCP but refuses logins is marked up here and its login errors still
- * surface, clearly, on the next acquire (which marks it down again only for connect failures).
+ * Probes nodes that are down so they can come back: every {@code interval} each down node gets a
+ * plain TCP connect to its host:port, and an accepted one is reported to the node
+ * ({@link Node#probeAnswered()}); the topology package decides what that means (today: up again).
+ * Deliberately shallow (no login): a node that accepts TCP but refuses logins comes back here and
+ * its login errors still surface, clearly, on the next acquire (which reports only connect failures).
+ * It lives beside {@link Pool} because it opens connections the same way; it never sets node state.
  */
 public final class HealthCheck implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HealthCheck.class);
@@ -69,7 +71,7 @@ public final class HealthCheck implements AutoCloseable {
                     if (f.isSuccess()) {
                         f.channel().close();
                         log.info("{} accepts connections again: marked up", node);
-                        node.markUp();
+                        node.probeAnswered();
                     } else {
                         log.debug("{} still down: {}", node, Pool.describe(f.cause()));
                     }

@@ -10,9 +10,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.SqlState;
+import io.pgsplit.topology.Node;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ public final class Pool {
     private final Node node;
     private final ServerCredentials credentials;
     /** Replaced by a reload (issue 16); read once per decision. */
-    private volatile PoolSettings settings;
+    private volatile PoolConfig settings;
     private final EventLoopGroup group;
     private final ResetQuery resetQuery;
 
@@ -57,7 +58,7 @@ public final class Pool {
     // ---
     private final ScheduledFuture<?> tick;
 
-    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolSettings settings, EventLoopGroup group) {
+    Pool(PoolManager manager, Node node, ServerCredentials credentials, PoolConfig settings, EventLoopGroup group) {
         this.manager = manager;
         this.node = node;
         this.credentials = credentials;
@@ -82,7 +83,7 @@ public final class Pool {
         return credentials.user();
     }
 
-    public PoolSettings settings() {
+    public PoolConfig settings() {
         return settings;
     }
 
@@ -90,7 +91,7 @@ public final class Pool {
      * Issue 16, reload: new settings for this pool. A larger pool_size serves waiting clients at once; a smaller one
      * closes surplus connections as they are released (nothing in use is closed).
      */
-    public void settings(PoolSettings newSettings) {
+    public void settings(PoolConfig newSettings) {
         this.settings = newSettings;
         retryOpens();
     }
@@ -451,10 +452,10 @@ public final class Pool {
         ChannelFuture connect = bootstrap.connect(node.host(), node.port());
         connect.addListener((ChannelFuture f) -> {
             if (f.isSuccess()) {
-                node.markUp();
+                node.connected();
             } else {
                 String reason = describe(f.cause());
-                node.markDown(reason);
+                node.connectFailed(reason);
                 login.tryFailure(new PoolException(SqlState.CONNECTION_FAILURE,
                         "could not connect to " + node + ": " + reason, f.cause()));
             }

@@ -4,7 +4,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
+import io.pgsplit.topology.Node;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,7 @@ public final class PoolManager {
      * The pool for {@code node} and the credentials' database and user, created with {@code settings}
      * on first use (later calls return the same pool whatever settings they pass).
      */
-    public Pool pool(Node node, ServerCredentials credentials, PoolSettings settings) {
+    public Pool pool(Node node, ServerCredentials credentials, PoolConfig settings) {
         if (closed) {
             throw new IllegalStateException("pool manager is closed");
         }
@@ -108,7 +109,7 @@ public final class PoolManager {
     // ---- slots, taken by a pool before it opens a connection and given back when it is gone ----
 
     boolean tryTakeSlot(Pool pool) {
-        PoolSettings s = pool.settings();
+        PoolConfig s = pool.settings();
         AtomicInteger db = perDatabase.computeIfAbsent(new DbKey(pool.node(), pool.database()), k -> new AtomicInteger());
         AtomicInteger user = perUser.computeIfAbsent(new UserKey(pool.node(), pool.user()), k -> new AtomicInteger());
         if (!increment(db, s.maxDbConnections())) {
@@ -124,7 +125,7 @@ public final class PoolManager {
     void releaseSlot(Pool pool) {
         perDatabase.get(new DbKey(pool.node(), pool.database())).decrementAndGet();
         perUser.get(new UserKey(pool.node(), pool.user())).decrementAndGet();
-        PoolSettings s = pool.settings();
+        PoolConfig s = pool.settings();
         if (s.maxDbConnections() > 0 || s.maxUserConnections() > 0) {
             // a sibling pool may be waiting for this slot; poke it outside the caller's lock
             group.next().execute(() -> {

@@ -1,5 +1,6 @@
 /**
- * Server connections and their pools.
+ * Server connections and their pools. Pools read node state ({@link io.pgsplit.topology.Node}) and report
+ * connect results to it; they never set it.
  *
  * <ul>
  *   <li>{@link io.pgsplit.pool.PoolManager}: one per process; {@code pool(node, credentials, settings)}
@@ -12,8 +13,8 @@
  *   <li>{@link io.pgsplit.pool.ServerConnection}: the Netty client channel. Login (trust, cleartext,
  *       md5, SCRAM-SHA-256) runs behind a FrameDecoder; afterwards raw bytes go to the attached
  *       {@link io.pgsplit.pool.ServerDataListener}.</li>
- *   <li>{@link io.pgsplit.pool.CancelSender}, {@link io.pgsplit.pool.HealthCheck} (TCP probe that marks
- *       down nodes up again), {@link io.pgsplit.pool.MessageSplitter} (raw bytes to whole messages).</li>
+ *   <li>{@link io.pgsplit.pool.CancelSender}, {@link io.pgsplit.pool.HealthCheck} (TCP probe of
+ *       down nodes; reports an answer to the node, whose topology decides), {@link io.pgsplit.pool.MessageSplitter} (raw bytes to whole messages).</li>
  * </ul>
  *
  * <p>Nothing here blocks: pool bookkeeping sits under a short lock, all I/O is asynchronous, and

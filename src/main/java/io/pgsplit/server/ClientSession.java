@@ -13,7 +13,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.topology.Node;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.SessionStatePolicy;

@@ -1,38 +1,30 @@
 package io.pgsplit.server;
 
-import io.pgsplit.cluster.Node;
 import io.pgsplit.config.DatabaseConfig;
-import io.pgsplit.config.LoadBalancing;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.config.PoolConfig;
-import io.pgsplit.config.PrimaryReads;
-import io.pgsplit.config.ReplicaConfig;
 import io.pgsplit.config.UserConfig;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.PoolManager;
-import io.pgsplit.pool.PoolSettings;
 import io.pgsplit.pool.ServerCredentials;
-import java.util.ArrayList;
+import io.pgsplit.topology.Node;
+import io.pgsplit.topology.ReadBalancer;
+import io.pgsplit.topology.Topology;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One configured database at run time: its primary and replica nodes, the read balancer over
- * them, and the pools (per node and user) its clients borrow server connections from.
+ * One configured database at run time: its {@link Topology} (nodes, their roles and health), the
+ * {@link ReadBalancer} over it, and the pools (per node and user) its clients borrow server
+ * connections from. Node state is read here, never set: see {@link io.pgsplit.topology.Node}.
  */
 public final class DatabaseRuntime {
     private final String name;
-    // volatile, replaced by reconfigure() (issue 16: reload); the lists are immutable snapshots
+    // volatile: replaced together by reconfigure() (issue 16: reload)
     private volatile DatabaseConfig config;
     private volatile PgsplitConfig root;
     private final PoolManager pools;
-    private volatile Node primary;
-    private volatile List<Node> replicas;
-    private volatile LoadBalancing balancing;
-    private volatile PrimaryReads primaryReads;
-    private final AtomicInteger roundRobin = new AtomicInteger();
-    /** Smooth weighted round robin state (nginx's algorithm), guarded by this. */
-    private int[] currentWeights;
+    private volatile Topology topology;
+    private volatile ReadBalancer balancer;
     private volatile io.pgsplit.route.FunctionCatalog catalog = io.pgsplit.route.FunctionCatalog.EMPTY;
 
     public DatabaseRuntime(String name, PgsplitConfig root, PoolManager pools) {
@@ -40,15 +32,9 @@ public final class DatabaseRuntime {
         this.root = root;
         this.config = root.databases().get(name);
         this.pools = pools;
-        this.primary = new Node("primary", Node.Role.PRIMARY, config.primary().host(), config.primary().port(), 1, null);
-        List<Node> rs = new ArrayList<>();
-        for (ReplicaConfig r : config.replicas()) {
-            rs.add(new Node(r.name(), Node.Role.REPLICA, r.host(), r.port(), r.weight(), r.group()));
-        }
-        this.replicas = List.copyOf(rs);
-        this.balancing = config.effectiveLoadBalancing(root.routing());
-        this.primaryReads = config.effectivePrimaryReads(root.routing());
-        this.currentWeights = new int[replicas.size() + 1];
+        this.topology = Topology.of(name, config);
+        this.balancer = new ReadBalancer(topology, config.effectiveLoadBalancing(root.routing()),
+                config.effectivePrimaryReads(root.routing()));
     }
 
     /**
@@ -94,19 +80,21 @@ public final class DatabaseRuntime {
         return name;
     }
 
+    public Topology topology() {
+        return topology;
+    }
+
+    /** The primary now (it may change at run time: take it once per decision). */
     public Node primary() {
-        return primary;
+        return topology.primary();
     }
 
     public List<Node> replicas() {
-        return replicas;
+        return topology.replicas();
     }
 
     public List<Node> nodes() {
-        List<Node> all = new ArrayList<>(replicas.size() + 1);
-        all.add(primary);
-        all.addAll(replicas);
-        return all;
+        return topology.nodes();
     }
 
     /**
@@ -131,44 +119,38 @@ public final class DatabaseRuntime {
             poolsByNode = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Pool newPool(Node node, UserConfig user) {
-        PoolSettings settings = settingsFor(root, user.name());
+        PoolConfig settings = root.poolFor(name, user.name());
         String password = user.serverPassword();
         return pools.pool(node, new ServerCredentials(user.serverUser(), password == null || password.isEmpty()
                 ? null : password, config.serverDatabase()), settings);
     }
 
-    private PoolSettings settingsFor(PgsplitConfig cfg, String user) {
-        PoolConfig p = cfg.poolFor(name, user);
-        return new PoolSettings(p.poolSize(), p.minPoolSize(), p.reservePoolSize(),
-                p.reservePoolTimeout(), p.maxDbConnections(), p.maxUserConnections(), p.queryWaitTimeout(),
-                p.serverIdleTimeout(), p.serverLifetime(), p.serverConnectTimeout(), p.serverResetQuery(),
-                p.preparedStatementCacheSize());
-    }
-
     // ---- issue 16: reload ----
 
     /**
-     * Applies a new configuration of this database without disturbing its clients: pool settings of existing pools
-     * change in place; a replica added joins the read rotation; one removed (or moved, re-weighted or regrouped: it
-     * is replaced by a new node) leaves it and its connections close as they are released, so running transactions
-     * finish; a new primary address takes new transactions. Returns one line per change.
+     * Applies a new configuration of this database without disturbing its clients: a new {@link Topology} keeps the
+     * nodes whose address, weight and group are unchanged (and with them their pools and health); a node added
+     * joins; one removed (or moved, re-weighted or regrouped: it is replaced by a new node) leaves, and its
+     * connections close as they are released, so running transactions finish. Pool settings of existing pools
+     * change in place. Returns one line per change.
      */
     public synchronized List<String> reconfigure(PgsplitConfig newRoot) {
-        List<String> notes = new ArrayList<>();
+        List<String> notes = new java.util.ArrayList<>();
         DatabaseConfig next = newRoot.databases().get(name);
-        Node oldPrimary = primary;
-        if (!next.primary().host().equals(oldPrimary.host()) || next.primary().port() != oldPrimary.port()) {
-            primary = new Node("primary", Node.Role.PRIMARY, next.primary().host(), next.primary().port(), 1, null);
-            retire(oldPrimary, "primary moved to " + primary.address());
-            notes.add("database " + name + ": primary " + oldPrimary.address() + " -> " + primary.address());
+        Topology old = topology;
+        Node primary = old.primary();
+        if (!next.primary().host().equals(primary.host()) || next.primary().port() != primary.port()) {
+            Node moved = new Node("primary", Node.Role.PRIMARY, next.primary().host(), next.primary().port(), 1, null);
+            notes.add("database " + name + ": primary " + primary.address() + " -> " + moved.address());
+            primary = moved;
         }
-        List<Node> kept = new ArrayList<>();
-        for (ReplicaConfig r : next.replicas()) {
+        List<Node> replicas = new java.util.ArrayList<>();
+        for (io.pgsplit.config.ReplicaConfig r : next.replicas()) {
             Node same = null;
-            for (Node old : replicas) {
-                if (old.name().equals(r.name()) && old.host().equals(r.host()) && old.port() == r.port()
-                        && old.weight() == r.weight() && java.util.Objects.equals(old.group(), r.group())) {
-                    same = old;
+            for (Node n : old.replicas()) {
+                if (n.name().equals(r.name()) && n.host().equals(r.host()) && n.port() == r.port()
+                        && n.weight() == r.weight() && java.util.Objects.equals(n.group(), r.group())) {
+                    same = n;
                 }
             }
             if (same == null) {
@@ -176,29 +158,26 @@ public final class DatabaseRuntime {
                 notes.add("database " + name + ": replica " + r.name() + " " + same.address() + " weight "
                         + r.weight() + (r.group() == null ? "" : " group " + r.group()) + " added");
             }
-            kept.add(same);
+            replicas.add(same);
         }
-        for (Node old : replicas) {
-            if (!kept.contains(old)) {
-                retire(old, "removed from the configuration by a reload");
-                notes.add("database " + name + ": replica " + old.name() + " " + old.address()
-                        + " removed (its connections close as transactions end)");
+        for (Node n : old.nodes()) {
+            if (n != primary && !replicas.contains(n)) {
+                retire(n);
+                if (!n.isPrimary()) {
+                    notes.add("database " + name + ": replica " + n.name() + " " + n.address()
+                            + " removed (its connections close as their transactions end)");
+                }
             }
         }
-        synchronized (this) {
-            replicas = List.copyOf(kept);
-            currentWeights = new int[kept.size() + 1];
-        }
-        LoadBalancing lb = next.effectiveLoadBalancing(newRoot.routing());
-        PrimaryReads pr = next.effectivePrimaryReads(newRoot.routing());
-        if (lb != balancing || pr != primaryReads) {
+        Topology fresh = new Topology(name, primary, replicas);
+        io.pgsplit.config.LoadBalancing lb = next.effectiveLoadBalancing(newRoot.routing());
+        io.pgsplit.config.PrimaryReads pr = next.effectivePrimaryReads(newRoot.routing());
+        if (lb != config.effectiveLoadBalancing(root.routing()) || pr != config.effectivePrimaryReads(root.routing())) {
             notes.add("database " + name + ": load_balancing " + lb.yamlName() + ", primary_reads " + pr.yamlName());
         }
-        balancing = lb;
-        primaryReads = pr;
         for (java.util.Map.Entry<Node, java.util.concurrent.ConcurrentHashMap<String, Pool>> e : poolsByNode.entrySet()) {
             for (java.util.Map.Entry<String, Pool> byUser : e.getValue().entrySet()) {
-                PoolSettings s = settingsFor(newRoot, byUser.getKey());
+                PoolConfig s = newRoot.poolFor(name, byUser.getKey());
                 if (!s.equals(byUser.getValue().settings())) {
                     byUser.getValue().settings(s);
                     notes.add("database " + name + ": pool " + byUser.getKey() + "@" + e.getKey().name()
@@ -206,14 +185,16 @@ public final class DatabaseRuntime {
                 }
             }
         }
+        balancer = new ReadBalancer(fresh, lb, pr);
+        topology = fresh;
         config = next;
         root = newRoot;
         return notes;
     }
 
-    /** A node leaving: no new work, connections closed as they come back. */
-    private void retire(Node node, String why) {
-        node.markDown(why);
+    /** A node leaving the configuration: no new work, its connections closed as they come back. */
+    private void retire(Node node) {
+        node.connectFailed("removed from the configuration by a reload");
         java.util.concurrent.ConcurrentHashMap<String, Pool> byUser = poolsByNode.remove(node);
         if (byUser != null) {
             byUser.values().forEach(Pool::reconnect);
@@ -222,125 +203,31 @@ public final class DatabaseRuntime {
 
     /** Every pool of this database (all nodes and users): a database removed by a reload drains them. */
     public List<Pool> allPools() {
-        List<Pool> all = new ArrayList<>();
+        List<Pool> all = new java.util.ArrayList<>();
         poolsByNode.values().forEach(m -> all.addAll(m.values()));
         return all;
     }
 
     boolean primaryServesReads() {
-        return primaryReads != PrimaryReads.FALSE;
+        return balancer.primaryServesReads();
     }
 
     boolean primaryInReadRotation() {
-        return primaryReads == PrimaryReads.TRUE;
+        return balancer.primaryInReadRotation();
     }
 
+    /** Replicas that may take reads now. */
     int replicasUp() {
-        int n = 0;
-        for (Node r : replicas) {
-            if (readCandidate(r, null)) {
-                n++;
-            }
-        }
-        return n;
+        return topology.readCandidateCount();
     }
 
     /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
     Node pickReadNode(Node exclude) {
-        if (balancing == LoadBalancing.ROUND_ROBIN) {
-            return roundRobinReadNode(exclude); // every read asks: no list per call
-        }
-        List<Node> candidates = new ArrayList<>(replicas.size() + 1);
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
-                candidates.add(r);
-            }
-        }
-        if (primaryReads == PrimaryReads.TRUE && primary != exclude) {
-            candidates.add(primary);
-        }
-        if (candidates.isEmpty()) {
-            return primaryReads == PrimaryReads.FALSE || primary == exclude ? null : primary;
-        }
-        if (candidates.size() == 1) {
-            return candidates.get(0);
-        }
-        return switch (balancing) {
-            case ROUND_ROBIN -> candidates.get(Math.floorMod(roundRobin.getAndIncrement(), candidates.size()));
-            case LEAST_OUTSTANDING -> {
-                Node best = null;
-                for (Node n : candidates) {
-                    if (best == null || n.outstanding.get() < best.outstanding.get()) {
-                        best = n;
-                    }
-                }
-                yield best;
-            }
-            case WEIGHTED -> weighted(candidates);
-        };
-    }
-
-    /** A replica that may take reads now: up, with a non-zero weight, and not the one just given up on. */
-    private static boolean readCandidate(Node r, Node exclude) {
-        return r.isUp() && r.weight() > 0 && r != exclude;
-    }
-
-    /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
-    private Node roundRobinReadNode(Node exclude) {
-        boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
-        int n = primaryCandidate ? 1 : 0;
-        Node only = primaryCandidate ? primary : null;
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude)) {
-                n++;
-                only = r;
-            }
-        }
-        if (n == 0) {
-            return primaryReads == PrimaryReads.FALSE || primary == exclude ? null : primary;
-        }
-        if (n == 1) {
-            return only;
-        }
-        int k = Math.floorMod(roundRobin.getAndIncrement(), n);
-        for (Node r : replicas) {
-            if (readCandidate(r, exclude) && k-- == 0) {
-                return r;
-            }
-        }
-        // k pointed past the replicas: the primary, listed last (or a replica changed state meanwhile)
-        return primaryCandidate ? primary : only;
-    }
-
-    private synchronized Node weighted(List<Node> candidates) {
-        int total = 0;
-        Node best = null;
-        int bestIndex = -1;
-        for (Node n : candidates) {
-            int i = n.isPrimary() ? replicas.size() : replicas.indexOf(n);
-            currentWeights[i] += n.weight();
-            total += n.weight();
-            if (best == null || currentWeights[i] > currentWeights[bestIndex]) {
-                best = n;
-                bestIndex = i;
-            }
-        }
-        currentWeights[bestIndex] -= total;
-        return best;
+        return balancer.pickReadNode(exclude);
     }
 
     /** A replica by name, or one of a group, that is up; null if none. */
     Node pickNamed(String nameOrGroup, Node exclude) {
-        List<Node> group = new ArrayList<>();
-        for (Node r : replicas) {
-            if ((r.name().equals(nameOrGroup) || nameOrGroup.equals(r.group())) && r.isUp() && r != exclude) {
-                group.add(r);
-            }
-        }
-        if (group.isEmpty()) {
-            return primaryServesReads() && primary != exclude ? primary : null;
-        }
-        return group.get(Math.floorMod(roundRobin.getAndIncrement(), group.size()));
+        return balancer.pickNamed(nameOrGroup, exclude);
     }
-
 }

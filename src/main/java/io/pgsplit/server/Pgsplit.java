@@ -1,11 +1,11 @@
 package io.pgsplit.server;
 
-import io.pgsplit.cluster.Node;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.pool.HealthCheck;
 import io.pgsplit.route.rules.RoutingRules;
 import io.pgsplit.route.rules.RulesWatcher;
+import io.pgsplit.topology.Node;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

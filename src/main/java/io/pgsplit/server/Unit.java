@@ -57,7 +57,7 @@ final class Unit {
     /** Its statements are being classified off the event loop. */
     boolean classifying;
     /** The node it was sent to, counted in its outstanding statements until answered. */
-    io.pgsplit.cluster.Node sentTo;
+    io.pgsplit.topology.Node sentTo;
 
     /** Its reply is complete (or will never come): no longer outstanding on its node. */
     void answered() {

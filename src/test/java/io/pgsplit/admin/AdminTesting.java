@@ -176,7 +176,7 @@ final class AdminTesting {
         }
     }
 
-    static void pgbenchInit(io.pgsplit.cluster.LocalPgCluster c) throws Exception {
+    static void pgbenchInit(io.pgsplit.localpg.LocalPgCluster c) throws Exception {
         Result r = run(120, "app", "pgbench", "-i", "-q", "-s", "1", "-h", c.host(), "-p",
                 String.valueOf(c.primaryPort()), "-U", "app", "app");
         if (r.exitCode() != 0) {

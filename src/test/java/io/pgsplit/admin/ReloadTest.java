@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.config.ConfigLoader;
 import io.pgsplit.server.Pgsplit;
 import io.pgsplit.testing.Jdbc;

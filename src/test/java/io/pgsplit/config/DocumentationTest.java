@@ -35,7 +35,7 @@ class DocumentationTest {
     @Test
     void everyPoolKeyIsDocumented() throws Exception {
         String reference = Files.readString(Path.of("docs/CONFIGURATION.md"));
-        for (String key : PoolSettings.KEYS) {
+        for (String key : PoolBinder.KEYS) {
             assertTrue(reference.contains("| `" + key + "` |"), key);
         }
     }

@@ -1,8 +1,8 @@
 package io.pgsplit.jmh;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.PasswordType;
 import io.pgsplit.config.ConfigLoader;
+import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.localpg.PasswordType;
 import io.pgsplit.server.Pgsplit;
 import java.net.ServerSocket;
 import java.nio.file.Path;

@@ -13,7 +13,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.Future;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
+import io.pgsplit.testing.PgClusterExtension;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import io.pgsplit.testing.PgClusterExtension;
+import io.pgsplit.topology.Node;
 
 /** Pool and server connection behaviour against the real test cluster (primary + replicas). */
 @ExtendWith(PgClusterExtension.class)
@@ -57,17 +58,16 @@ class PoolTest {
         manager.closeAll();
     }
 
-    private static PoolSettings settings(int poolSize) {
-        return PoolSettings.defaults().withPoolSize(poolSize, 0);
+    private static PoolConfig settings(int poolSize) {
+        return PoolConfig.builder().poolSize(poolSize).build();
     }
 
-    private static PoolSettings settings(int poolSize, Duration queryWait, Duration idle, Duration lifetime) {
-        PoolSettings d = PoolSettings.defaults();
-        return new PoolSettings(poolSize, 0, 0, Duration.ZERO, 0, 0, queryWait, idle, lifetime,
-                d.serverConnectTimeout(), d.serverResetQuery(), d.preparedStatementCacheSize());
+    private static PoolConfig settings(int poolSize, Duration queryWait, Duration idle, Duration lifetime) {
+        return PoolConfig.builder().poolSize(poolSize).reservePoolTimeout(Duration.ZERO).queryWaitTimeout(queryWait)
+                .serverIdleTimeout(idle).serverLifetime(lifetime).build();
     }
 
-    private Pool pool(String user, String password, PoolSettings settings) {
+    private Pool pool(String user, String password, PoolConfig settings) {
         return manager.pool(primary, new ServerCredentials(user, password, "app"), settings);
     }
 
@@ -273,9 +273,9 @@ class PoolTest {
 
     @Test
     void minPoolSizeKeepsConnectionsOpen() throws Exception {
-        PoolSettings d = PoolSettings.defaults();
-        PoolSettings s = new PoolSettings(3, 2, 0, Duration.ZERO, 0, 0, d.queryWaitTimeout(), Duration.ofMillis(500),
-                Duration.ZERO, d.serverConnectTimeout(), d.serverResetQuery(), 10);
+        PoolConfig s = PoolConfig.builder().poolSize(3).minPoolSize(2).reservePoolTimeout(Duration.ZERO)
+                .serverIdleTimeout(Duration.ofMillis(500)).serverLifetime(Duration.ZERO).preparedStatementCacheSize(10)
+                .build();
         Pool pool = pool("app", "app", s);
         waitFor("min_pool_size connections opened", () -> pool.idle() == 2);
         Thread.sleep(1500);
@@ -360,9 +360,9 @@ class PoolTest {
 
     @Test
     void maxDbConnectionsLimitsAcrossUsers() throws Exception {
-        PoolSettings d = PoolSettings.defaults();
-        PoolSettings s = new PoolSettings(5, 0, 0, Duration.ZERO, 1, 0, Duration.ofSeconds(10), Duration.ZERO,
-                Duration.ZERO, d.serverConnectTimeout(), d.serverResetQuery(), 10);
+        PoolConfig s = PoolConfig.builder().poolSize(5).reservePoolTimeout(Duration.ZERO).maxDbConnections(1)
+                .queryWaitTimeout(Duration.ofSeconds(10)).serverIdleTimeout(Duration.ZERO).serverLifetime(Duration.ZERO)
+                .preparedStatementCacheSize(10).build();
         Pool appPool = pool("app", "app", s);
         Pool trustPool = pool("trustuser", null, s);
         ServerConnection a = get(appPool.acquire(loop()));
@@ -388,9 +388,9 @@ class PoolTest {
 
     @Test
     void reservePoolOpensForAWaiterPastReservePoolTimeout() throws Exception {
-        PoolSettings d = PoolSettings.defaults();
-        PoolSettings s = new PoolSettings(1, 0, 1, Duration.ofSeconds(1), 0, 0, Duration.ofSeconds(10), Duration.ZERO,
-                Duration.ZERO, d.serverConnectTimeout(), d.serverResetQuery(), 10);
+        PoolConfig s = PoolConfig.builder().poolSize(1).reservePoolSize(1).reservePoolTimeout(Duration.ofSeconds(1))
+                .queryWaitTimeout(Duration.ofSeconds(10)).serverIdleTimeout(Duration.ZERO).serverLifetime(Duration.ZERO)
+                .preparedStatementCacheSize(10).build();
         Pool pool = pool("app", "app", s);
         ServerConnection a = get(pool.acquire(loop()));
         Future<ServerConnection> waiting = pool.acquire(loop());
@@ -441,9 +441,9 @@ class PoolTest {
     void serverThatNeverAnswersTheLoginTimesOut() throws Exception {
         try (ServerSocket silent = new ServerSocket(0, 5, java.net.InetAddress.getByName("127.0.0.1"))) {
             Node node = new Node("r1", Node.Role.REPLICA, "127.0.0.1", silent.getLocalPort(), 1, null);
-            PoolSettings d = PoolSettings.defaults();
-            PoolSettings s = new PoolSettings(1, 0, 0, Duration.ZERO, 0, 0, d.queryWaitTimeout(), Duration.ZERO,
-                    Duration.ZERO, Duration.ofMillis(500), d.serverResetQuery(), 10);
+            PoolConfig s = PoolConfig.builder().poolSize(1).reservePoolTimeout(Duration.ZERO)
+                    .serverIdleTimeout(Duration.ZERO).serverLifetime(Duration.ZERO)
+                    .serverConnectTimeout(Duration.ofMillis(500)).preparedStatementCacheSize(10).build();
             Pool pool = manager.pool(node, new ServerCredentials("app", "app", "app"), s);
             PoolException e = failure(pool.acquire(loop()));
             assertEquals("server login to replica r1 127.0.0.1:" + silent.getLocalPort()

@@ -120,7 +120,7 @@ final class PoolTesting {
     }
 
     /** The primary's clock (the replicas run on the same machine). */
-    static java.sql.Timestamp serverClock(io.pgsplit.cluster.LocalPgCluster cluster) throws SQLException {
+    static java.sql.Timestamp serverClock(io.pgsplit.localpg.LocalPgCluster cluster) throws SQLException {
         try (Connection c = io.pgsplit.testing.Jdbc.connect(cluster, "primary", "app", cluster.superuser(),
                 cluster.superuserPassword()); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT clock_timestamp()")) {

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;

@@ -12,9 +12,10 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.Promise;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.config.PoolConfig;
 import io.pgsplit.protocol.FrameDecoder;
 import io.pgsplit.protocol.Messages;
+import io.pgsplit.topology.Node;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -73,7 +74,7 @@ class ServerLoginTest {
         PoolManager manager = new PoolManager(group);
         ServerCredentials creds = new ServerCredentials("u", null, "db");
         Pool pool = manager.pool(new Node("primary", Node.Role.PRIMARY, "127.0.0.1", 1, 1, null), creds,
-                PoolSettings.defaults());
+                PoolConfig.defaults());
         EmbeddedChannel ch = new EmbeddedChannel(false, false);
         ServerConnection conn = new ServerConnection(pool, ch, new ServerSessionState(10));
         Promise<ServerConnection> login = ImmediateEventExecutor.INSTANCE.newPromise();
@@ -112,7 +113,7 @@ class ServerLoginTest {
         PoolManager manager = new PoolManager(group);
         ServerCredentials creds = new ServerCredentials("u", null, "nodb");
         Pool pool = manager.pool(new Node("r1", Node.Role.REPLICA, "10.0.0.9", 5433, 1, null), creds,
-                PoolSettings.defaults());
+                PoolConfig.defaults());
         EmbeddedChannel ch = new EmbeddedChannel(false, false);
         ServerConnection conn = new ServerConnection(pool, ch, new ServerSessionState(10));
         Promise<ServerConnection> login = ImmediateEventExecutor.INSTANCE.newPromise();
@@ -134,7 +135,7 @@ class ServerLoginTest {
         PoolManager manager = new PoolManager(group);
         ServerCredentials creds = new ServerCredentials("u", null, "db");
         Pool pool = manager.pool(new Node("primary", Node.Role.PRIMARY, "127.0.0.1", 1, 1, null), creds,
-                PoolSettings.defaults());
+                PoolConfig.defaults());
         EmbeddedChannel ch = new EmbeddedChannel(false, false);
         ServerConnection conn = new ServerConnection(pool, ch, new ServerSessionState(10));
         Promise<ServerConnection> login = ImmediateEventExecutor.INSTANCE.newPromise();

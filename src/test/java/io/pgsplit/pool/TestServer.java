@@ -1,9 +1,9 @@
 package io.pgsplit.pool;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.Node;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.Jdbc;
 import io.pgsplit.testing.PgClusterExtension;
+import io.pgsplit.topology.Node;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;

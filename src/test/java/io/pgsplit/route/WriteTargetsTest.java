@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;
 import java.io.StringReader;

@@ -2,7 +2,7 @@ package io.pgsplit.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;
 import java.io.ByteArrayOutputStream;

@@ -9,7 +9,7 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.route.rules.RoutingRules;
 import io.pgsplit.testing.PgClusterExtension;
 import io.pgsplit.testing.RouterFixture;

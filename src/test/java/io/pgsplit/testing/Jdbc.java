@@ -8,7 +8,7 @@ import java.sql.Statement;
 import java.util.Map;
 import java.util.Properties;
 
-import io.pgsplit.cluster.LocalPgCluster;
+import io.pgsplit.localpg.LocalPgCluster;
 
 /** Small pgjdbc helpers for tests. */
 public final class Jdbc {

@@ -2,8 +2,8 @@ package io.pgsplit.testing;
 
 import java.nio.file.Path;
 
-import io.pgsplit.cluster.LocalPgCluster;
-import io.pgsplit.cluster.PasswordType;
+import io.pgsplit.localpg.LocalPgCluster;
+import io.pgsplit.localpg.PasswordType;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;

@@ -1,8 +1,8 @@
 package io.pgsplit.testing;
 
-import io.pgsplit.cluster.LocalPgCluster;
 import io.pgsplit.config.ConfigLoader;
 import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.localpg.LocalPgCluster;
 import io.pgsplit.server.Pgsplit;
 import java.io.IOException;
 import java.net.ServerSocket;

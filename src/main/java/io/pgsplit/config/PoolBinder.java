@@ -14,7 +14,7 @@ import java.util.Map;
  * database's overrides (kept as {@link DatabaseConfig#poolOverrides()} and applied by
  * {@link PgsplitConfig#poolFor}), so both accept exactly the same keys and values.
  */
-final class PoolSettings {
+final class PoolBinder {
 
     static final String POOL_MODE = "pool_mode";
     static final String POOL_SIZE = "pool_size";
@@ -41,7 +41,7 @@ final class PoolSettings {
     private static final List<String> DURATION_KEYS = List.of(RESERVE_POOL_TIMEOUT, QUERY_WAIT_TIMEOUT,
             IDLE_TRANSACTION_TIMEOUT, SERVER_IDLE_TIMEOUT, SERVER_LIFETIME, CLIENT_IDLE_TIMEOUT, SERVER_CONNECT_TIMEOUT);
 
-    private PoolSettings() {
+    private PoolBinder() {
     }
 
     /** The valid settings present in {@code section} (invalid ones are reported and left out), in file order. */
@@ -74,23 +74,29 @@ final class PoolSettings {
         if (overrides.isEmpty()) {
             return base;
         }
-        return new PoolConfig(
-                (PoolMode) overrides.getOrDefault(POOL_MODE, base.mode()),
-                (Integer) overrides.getOrDefault(POOL_SIZE, base.poolSize()),
-                (Integer) overrides.getOrDefault(MIN_POOL_SIZE, base.minPoolSize()),
-                (Integer) overrides.getOrDefault(RESERVE_POOL_SIZE, base.reservePoolSize()),
-                (Duration) overrides.getOrDefault(RESERVE_POOL_TIMEOUT, base.reservePoolTimeout()),
-                (Integer) overrides.getOrDefault(MAX_DB_CONNECTIONS, base.maxDbConnections()),
-                (Integer) overrides.getOrDefault(MAX_USER_CONNECTIONS, base.maxUserConnections()),
-                (Duration) overrides.getOrDefault(QUERY_WAIT_TIMEOUT, base.queryWaitTimeout()),
-                (Duration) overrides.getOrDefault(IDLE_TRANSACTION_TIMEOUT, base.idleTransactionTimeout()),
-                (Duration) overrides.getOrDefault(SERVER_IDLE_TIMEOUT, base.serverIdleTimeout()),
-                (Duration) overrides.getOrDefault(SERVER_LIFETIME, base.serverLifetime()),
-                (Duration) overrides.getOrDefault(CLIENT_IDLE_TIMEOUT, base.clientIdleTimeout()),
-                (Duration) overrides.getOrDefault(SERVER_CONNECT_TIMEOUT, base.serverConnectTimeout()),
-                (String) overrides.getOrDefault(SERVER_RESET_QUERY, base.serverResetQuery()),
-                (SessionStatePolicy) overrides.getOrDefault(SESSION_STATE_POLICY, base.sessionStatePolicy()),
-                (Integer) overrides.getOrDefault(PREPARED_STATEMENT_CACHE_SIZE, base.preparedStatementCacheSize()));
+        PoolConfig.Builder b = base.toBuilder();
+        overrides.forEach((key, value) -> {
+            switch (key) {
+                case POOL_MODE -> b.mode((PoolMode) value);
+                case POOL_SIZE -> b.poolSize((Integer) value);
+                case MIN_POOL_SIZE -> b.minPoolSize((Integer) value);
+                case RESERVE_POOL_SIZE -> b.reservePoolSize((Integer) value);
+                case RESERVE_POOL_TIMEOUT -> b.reservePoolTimeout((Duration) value);
+                case MAX_DB_CONNECTIONS -> b.maxDbConnections((Integer) value);
+                case MAX_USER_CONNECTIONS -> b.maxUserConnections((Integer) value);
+                case QUERY_WAIT_TIMEOUT -> b.queryWaitTimeout((Duration) value);
+                case IDLE_TRANSACTION_TIMEOUT -> b.idleTransactionTimeout((Duration) value);
+                case SERVER_IDLE_TIMEOUT -> b.serverIdleTimeout((Duration) value);
+                case SERVER_LIFETIME -> b.serverLifetime((Duration) value);
+                case CLIENT_IDLE_TIMEOUT -> b.clientIdleTimeout((Duration) value);
+                case SERVER_CONNECT_TIMEOUT -> b.serverConnectTimeout((Duration) value);
+                case SERVER_RESET_QUERY -> b.serverResetQuery((String) value);
+                case SESSION_STATE_POLICY -> b.sessionStatePolicy((SessionStatePolicy) value);
+                case PREPARED_STATEMENT_CACHE_SIZE -> b.preparedStatementCacheSize((Integer) value);
+                default -> throw new IllegalArgumentException("not a pool key: " + key); // read() only keeps KEYS
+            }
+        });
+        return b.build();
     }
 
     /**

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,7 +9,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -17,7 +16,6 @@ import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,10 +60,8 @@ public final class LocalPgCluster implements AutoCloseable {
     public static final String PLAIN_PASSWORD_USER = "plainuser";
 
     private static final Logger log = LoggerFactory.getLogger(LocalPgCluster.class);
-    /** File proving a dir was made by us, so wiping it on start cannot destroy unrelated data. */
-    private static final String MARKER_FILE = ".pgsplit-cluster";
     /** Data dir inside each node's dir. */
-    private static final String DATA_SUBDIR = "data";
+    static final String DATA_SUBDIR = "data";
     /** sun_path is 108 bytes; keep a margin below it for {@code <dir>/.s.PGSQL.<port>}. */
     private static final int MAX_SOCKET_DIR_LENGTH = 100 - "/.s.PGSQL.65535".length();
     private static final Duration INITDB_TIMEOUT = Duration.ofMinutes(3);
@@ -128,7 +124,7 @@ public final class LocalPgCluster implements AutoCloseable {
         try {
             OsUser osUser = OsUser.forPostgres();
             tools = new PgTools(binaries, osUser, dir);
-            prepareDirectories(osUser);
+            ClusterDir.prepare(dir, logDir, osUser, tools);
             createNodes(osUser);
             watchdog = Watchdog.start(tools, allNodes().stream().map(PgNode::dataDir).toList(),
                     List.copyOf(temporaryDirs), logDir.resolve("watchdog.log"));
@@ -350,61 +346,6 @@ public final class LocalPgCluster implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------ start-up steps
-
-    /** Stops a previous cluster left running in {@link #dir}, wipes it, and creates the dirs PostgreSQL writes to. */
-    private void prepareDirectories(OsUser osUser) {
-        if (Files.exists(dir)) {
-            if (!FileOps.isEmptyDir(dir) && !Files.exists(dir.resolve(MARKER_FILE))) {
-                throw new PgClusterException("refusing to wipe " + dir + ": it is not empty and was not created by "
-                        + "LocalPgCluster (no " + MARKER_FILE + " file); choose another dir");
-            }
-            stopLeftoverServers();
-            FileOps.deleteRecursively(dir);
-        }
-        Set<Path> created = new HashSet<>();
-        FileOps.createDirectories(dir, created);
-        FileOps.createDirectories(logDir, created);
-        FileOps.touch(dir.resolve(MARKER_FILE));
-        osUser.own(dir);
-        osUser.own(logDir);
-        osUser.ensureCanTraverse(dir, created);
-        osUser.ensureCanTraverse(logDir, created);
-    }
-
-    /** A cluster from an earlier run (e.g. a JVM killed before its watchdog could act) may still use the dir. */
-    private void stopLeftoverServers() {
-        try (Stream<Path> children = Files.list(dir)) {
-            for (Path nodeDir : children.toList()) {
-                Path dataDir = nodeDir.resolve(DATA_SUBDIR);
-                Path pidFile = dataDir.resolve("postmaster.pid");
-                if (!Files.isRegularFile(pidFile)) {
-                    continue;
-                }
-                String firstLine = ProcessRunner.readLenient(pidFile).lines().findFirst().orElse("").trim();
-                if (firstLine.matches("\\d+") && Files.exists(Path.of("/proc", firstLine))) {
-                    log.warn("stopping a PostgreSQL server left running in {} (pid {})", dataDir, firstLine);
-                    PgNode.stopImmediately(tools, dataDir);
-                }
-                removeOldSocketDir(dataDir);
-            }
-        } catch (IOException e) {
-            throw new PgClusterException("cannot inspect " + dir + ": " + e, e);
-        }
-    }
-
-    /** An earlier run's short socket dir under /tmp is named in its node conf; remove it along with the cluster. */
-    private static void removeOldSocketDir(Path dataDir) throws IOException {
-        Path nodeConf = dataDir.resolve(PgNode.NODE_CONF);
-        if (!Files.isRegularFile(nodeConf)) {
-            return;
-        }
-        for (String line : ProcessRunner.readLenient(nodeConf).lines().toList()) {
-            int start = line.indexOf("'/tmp/pgsplit-sock-");
-            if (line.startsWith("unix_socket_directories") && start >= 0) {
-                FileOps.deleteQuietly(Path.of(line.substring(start + 1, line.lastIndexOf('\''))));
-            }
-        }
-    }
 
     private void createNodes(OsUser osUser) {
         List<Integer> ports = FreePorts.pick(host, 1 + replicaCount);

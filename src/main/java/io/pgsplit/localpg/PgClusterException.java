@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 /** Something went wrong while setting up, running or stopping a {@link LocalPgCluster}. */
 public class PgClusterException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 /** Quoting for the few SQL statements the cluster builds itself. */
 final class Sql {

@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 import static io.pgsplit.testing.PgClusterExtension.APP_PASSWORD;
 import static io.pgsplit.testing.PgClusterExtension.APP_USER;

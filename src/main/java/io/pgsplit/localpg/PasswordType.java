@@ -1,4 +1,4 @@
-package io.pgsplit.cluster;
+package io.pgsplit.localpg;
 
 /** How PostgreSQL stores a role's password (the {@code password_encryption} setting at creation time). */
 public enum PasswordType {
