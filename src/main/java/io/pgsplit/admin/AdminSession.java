@@ -35,9 +35,10 @@ public final class AdminSession extends ChannelInboundHandlerAdapter {
 
     /**
      * Completes the log-in of an authenticated console user (AuthenticationOk, parameters, key data,
-     * ReadyForQuery) and puts a console session in place of {@code handlerName} in the channel's pipeline.
+     * ReadyForQuery) and puts a console session in place of {@code loginHandler} in the channel's pipeline.
      */
-    public static void takeOver(Channel channel, String handlerName, AdminConsole console, String user) {
+    public static void takeOver(Channel channel, io.netty.channel.ChannelHandler loginHandler, AdminConsole console,
+                                String user) {
         AdminSession s = new AdminSession(console, console.roleFor(user), user);
         console.sessionOpened();
         channel.write(Messages.authenticationOk());
@@ -50,7 +51,7 @@ public final class AdminSession extends ChannelInboundHandlerAdapter {
         channel.write(Messages.parameterStatus("application_name", ""));
         channel.write(Messages.backendKeyData(0, 0));
         channel.writeAndFlush(Messages.readyForQuery('I'));
-        channel.pipeline().replace(handlerName, "admin", s);
+        channel.pipeline().replace(loginHandler, "admin", s);
         log.info("admin console: user \"{}\" logged in from {} ({})", user, channel.remoteAddress(),
                 s.role == AdminConsole.Role.ADMIN ? "admin" : "stats only");
     }

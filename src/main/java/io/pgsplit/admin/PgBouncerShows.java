@@ -11,7 +11,7 @@ import io.pgsplit.config.UserConfig;
 import io.pgsplit.metrics.DatabaseStats;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.ServerConnection;
-import io.pgsplit.server.DatabaseRuntime;
+import io.pgsplit.pool.DatabaseRuntime;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Instant;

@@ -1,5 +1,7 @@
 package io.pgsplit.server;
 
+import io.pgsplit.pool.DatabaseRuntime;
+import io.pgsplit.session.RouterContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;

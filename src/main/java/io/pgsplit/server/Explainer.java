@@ -1,5 +1,6 @@
 package io.pgsplit.server;
 
+import io.pgsplit.route.SqlText;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.config.RoutingConfig;
@@ -46,7 +47,7 @@ public final class Explainer {
                 : matched.get(matched.size() - 1);
         RouteDecision d = new Router(routing, rules.quiet()).decide(request);
         StringBuilder out = new StringBuilder();
-        out.append("statement:      ").append(ClientSession.abbreviate(sql)).append('\n');
+        out.append("statement:      ").append(SqlText.abbreviate(sql)).append('\n');
         out.append("classification: ").append(c.write() ? "write" : "read").append(" (").append(c.reason()).append(")\n");
         int n = 1;
         for (StatementInfo i : c.parsed().statements()) {

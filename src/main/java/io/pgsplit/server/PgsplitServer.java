@@ -1,6 +1,8 @@
 package io.pgsplit.server;
 
+import io.pgsplit.session.RouterContext;
 import io.netty.bootstrap.ServerBootstrap;
+import io.pgsplit.session.LoginHandler;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -92,7 +94,7 @@ public final class PgsplitServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         context.clientOpened();
                         FrameDecoder decoder = new FrameDecoder(FrameDecoder.Mode.STARTUP, maxMessage);
-                        ch.pipeline().addLast("frames", decoder).addLast("session", new ClientSession(context, decoder));
+                        ch.pipeline().addLast("frames", decoder).addLast("login", new LoginHandler(context, decoder));
                     }
                 });
         try {

@@ -1,5 +1,6 @@
 package io.pgsplit.server;
 
+import io.pgsplit.session.RouterContext;
 import io.pgsplit.config.ConfigException;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.route.rules.RoutingRules;

@@ -1,5 +1,6 @@
 package io.pgsplit.route;
 
+import io.pgsplit.session.RouterContext;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;

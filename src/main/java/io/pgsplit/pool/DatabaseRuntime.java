@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.pool;
 
 import io.pgsplit.config.DatabaseConfig;
 import io.pgsplit.config.PgsplitConfig;
@@ -50,7 +50,7 @@ public final class DatabaseRuntime {
     }
 
     /** A copy of {@code serverStatement} prepared at {@code preparedAt} was refused with {@code error}. */
-    void markStale(String serverStatement, long preparedAt, byte[] error) {
+    public void markStale(String serverStatement, long preparedAt, byte[] error) {
         if (staleBefore.size() > 100_000) {
             staleBefore.clear(); // bounded: forgetting only makes pgsplit lenient (old statements run on new copies)
         }
@@ -63,7 +63,7 @@ public final class DatabaseRuntime {
      * error PostgreSQL answered (clients such as pgjdbc recognise it, e.g. by its routine field, and
      * prepare again); otherwise null.
      */
-    byte[] staleError(String serverStatement, long parsedAt) {
+    public byte[] staleError(String serverStatement, long parsedAt) {
         StaleMark mark = staleBefore.isEmpty() ? null : staleBefore.get(serverStatement);
         return mark != null && parsedAt <= mark.before() ? mark.error() : null;
     }
@@ -72,7 +72,7 @@ public final class DatabaseRuntime {
         return catalog;
     }
 
-    void catalog(io.pgsplit.route.FunctionCatalog catalog) {
+    public void catalog(io.pgsplit.route.FunctionCatalog catalog) {
         this.catalog = catalog;
     }
 
@@ -208,26 +208,26 @@ public final class DatabaseRuntime {
         return all;
     }
 
-    boolean primaryServesReads() {
+    public boolean primaryServesReads() {
         return balancer.primaryServesReads();
     }
 
-    boolean primaryInReadRotation() {
+    public boolean primaryInReadRotation() {
         return balancer.primaryInReadRotation();
     }
 
     /** Replicas that may take reads now. */
-    int replicasUp() {
+    public int replicasUp() {
         return topology.readCandidateCount();
     }
 
     /** A node for a read: a replica by the configured balancing, or the primary per primary_reads; null if none. */
-    Node pickReadNode(Node exclude) {
+    public Node pickReadNode(Node exclude) {
         return balancer.pickReadNode(exclude);
     }
 
     /** A replica by name, or one of a group, that is up; null if none. */
-    Node pickNamed(String nameOrGroup, Node exclude) {
+    public Node pickNamed(String nameOrGroup, Node exclude) {
         return balancer.pickNamed(nameOrGroup, exclude);
     }
 }

@@ -1,5 +1,6 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
+import io.pgsplit.route.SqlText;
 import io.pgsplit.pool.ServerSessionState;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -73,7 +74,7 @@ final class SessionParams {
         if (valueSql == null) {
             return false;
         }
-        String v = ClientSession.unquote(valueSql).strip();
+        String v = SqlText.unquoteSetting(valueSql).strip();
         return v.equalsIgnoreCase("serializable");
     }
 

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

@@ -1,6 +1,8 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
+import io.pgsplit.pool.DatabaseRuntime;
 import io.pgsplit.config.PgsplitConfig;
+import io.pgsplit.session.CancelRegistry;
 import io.pgsplit.pool.PoolManager;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -53,15 +55,15 @@ public final class RouterContext {
             .maximumWeight(8L << 20).weigher((String k, ParsedQuery v) -> 64 + 2 * k.length()).build();
     /**
      * What clients were told at log-in (ParameterStatus), by database, user and start-up parameters; see
-     * ClientSession#authenticated. Bounded: cleared when full (entries are cheap to learn again).
+     * LoginHandler#finish. Bounded: cleared when full (entries are cheap to learn again).
      */
     private final Map<String, Map<String, String>> knownLogins = new java.util.concurrent.ConcurrentHashMap<>();
 
-    Map<String, String> knownLogin(String key) {
+    public Map<String, String> knownLogin(String key) {
         return knownLogins.get(key);
     }
 
-    void rememberLogin(String key, Map<String, String> report) {
+    public void rememberLogin(String key, Map<String, String> report) {
         if (knownLogins.size() >= 1024) {
             knownLogins.clear();
         }
@@ -120,7 +122,7 @@ public final class RouterContext {
      * Whether classifying {@code sql} now would run the parser on a long statement (milliseconds):
      * such work goes to {@link #classifierPool()} so it never stalls an event loop.
      */
-    boolean slowToClassify(String sql, boolean standardConformingStrings) {
+    public boolean slowToClassify(String sql, boolean standardConformingStrings) {
         if (sql.length() < OFFLOAD_LENGTH || !standardConformingStrings
                 || sql.length() > config.routing().maxStatementLength()) {
             return false;
@@ -133,7 +135,7 @@ public final class RouterContext {
     }
 
     /** Threads for parsing long statements off the event loops. */
-    java.util.concurrent.Executor classifierPool() {
+    public java.util.concurrent.Executor classifierPool() {
         return classifierPool;
     }
 
@@ -142,7 +144,7 @@ public final class RouterContext {
      * pgbench's and most ORMs' simple-protocol queries do) with a second cache keyed by
      * {@link QueryFingerprint}, so they are parsed once rather than once per value.
      */
-    Classification classify(String sql, DatabaseRuntime db, boolean standardConformingStrings) {
+    public Classification classify(String sql, DatabaseRuntime db, boolean standardConformingStrings) {
         if (!standardConformingStrings || sql.length() > config.routing().maxStatementLength()) {
             return classifier.classify(sql, db.catalog(), standardConformingStrings);
         }
@@ -189,7 +191,7 @@ public final class RouterContext {
         return classifier.classify(sql, db.catalog(), true);
     }
 
-    int clientOpened() {
+    public int clientOpened() {
         return clients.incrementAndGet();
     }
 
@@ -197,11 +199,11 @@ public final class RouterContext {
         return clients.get();
     }
 
-    void clientClosed() {
+    public void clientClosed() {
         clients.decrementAndGet();
     }
 
-    void close() {
+    public void close() {
         classifierPool.shutdownNow();
     }
 }

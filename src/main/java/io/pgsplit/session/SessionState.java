@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import java.util.HashMap;
 import java.util.Iterator;

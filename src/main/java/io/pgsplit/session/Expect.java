@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import io.pgsplit.route.StatementInfo;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import io.netty.buffer.ByteBuf;
 import io.pgsplit.pool.ServerConnection;

@@ -1,4 +1,4 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
 import java.security.SecureRandom;
 import java.util.concurrent.ConcurrentHashMap;
@@ -44,7 +44,7 @@ public final class CancelRegistry {
     public java.util.List<io.pgsplit.admin.ClientView> clients() {
         java.util.List<io.pgsplit.admin.ClientView> out = new java.util.ArrayList<>(sessions.size());
         for (Entry e : sessions.values()) {
-            out.add(e.session);
+            out.add(new ConsoleView(e.session));
         }
         return out;
     }

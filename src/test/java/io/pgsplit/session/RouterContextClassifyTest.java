@@ -1,5 +1,6 @@
-package io.pgsplit.server;
+package io.pgsplit.session;
 
+import io.pgsplit.pool.DatabaseRuntime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
