@@ -52,7 +52,8 @@ final class ConfigBinder {
         if (section == null) {
             return defaults;
         }
-        section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads");
+        section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads",
+                "reuse_port");
         String host = section.string("host", defaults.host());
         if (host.isBlank()) {
             section.error("host", "must not be empty");
@@ -65,7 +66,8 @@ final class ConfigBinder {
                 // below a few KiB even ordinary startup packets would be refused
                 section.bytes("max_message_size", (long) defaults.maxMessageSize(),
                         new NumberRange(8192, Integer.MAX_VALUE, "a size between 8192 and 2147483647 bytes")).intValue(),
-                section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE));
+                section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE),
+                section.bool("reuse_port", defaults.reusePort()));
     }
 
     private Map<String, DatabaseConfig> bindDatabases(YamlSection root, PoolConfig globalPool, YamlSection globalPoolSection) {

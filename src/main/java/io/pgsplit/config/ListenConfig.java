@@ -11,9 +11,16 @@ import java.time.Duration;
  * @param startupTimeout  a client must finish startup and authentication within this, default 10s (0 = no limit)
  * @param maxMessageSize  bytes; a client message claiming more is a protocol violation, default 64 MiB
  * @param workerThreads   event-loop threads, 0 (default) = one per two cores, at least one
+ * @param reusePort       bind with SO_REUSEPORT (Linux), so a new pgsplit can listen on the same port while this
+ *                        one drains (rolling restart); default false
  */
 public record ListenConfig(String host, int port, int maxClientConn, Duration startupTimeout, int maxMessageSize,
-                           int workerThreads) {
+                           int workerThreads, boolean reusePort) {
+
+    public ListenConfig(String host, int port, int maxClientConn, Duration startupTimeout, int maxMessageSize,
+                        int workerThreads) {
+        this(host, port, maxClientConn, startupTimeout, maxMessageSize, workerThreads, false);
+    }
 
     /** The configuration used when the file has no {@code listen} section. */
     public static ListenConfig defaults() {

@@ -87,7 +87,7 @@ public final class ConfigReload {
         ListenConfig a = running.listen();
         ListenConfig b = wanted.listen();
         ListenConfig listen = new ListenConfig(a.host(), a.port(), b.maxClientConn(), b.startupTimeout(),
-                a.maxMessageSize(), a.workerThreads());
+                a.maxMessageSize(), a.workerThreads(), a.reusePort());
         RoutingConfig r = running.routing();
         RoutingConfig s = wanted.routing();
         RoutingConfig routing = new RoutingConfig(r.splitting(), s.rulesFile(), r.hints(), s.loadBalancing(),
@@ -109,6 +109,7 @@ public final class ConfigReload {
         restart(notes, "listen.port", a.port(), b.port());
         restart(notes, "listen.worker_threads", a.workerThreads(), b.workerThreads());
         restart(notes, "listen.max_message_size", a.maxMessageSize(), b.maxMessageSize());
+        restart(notes, "listen.reuse_port", a.reusePort(), b.reusePort());
         AdminConfig x = old.admin();
         AdminConfig y = next.admin();
         restart(notes, "admin.enabled", x.enabled(), y.enabled());

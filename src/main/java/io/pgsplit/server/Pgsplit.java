@@ -235,6 +235,11 @@ public final class Pgsplit implements AutoCloseable {
         return server.port();
     }
 
+    /** Whether it has stopped (close(), or a console SHUTDOWN that completed). */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** The metrics endpoint's port, or -1 without one. */
     public int metricsPort() {
         return metrics == null ? -1 : metrics.port();

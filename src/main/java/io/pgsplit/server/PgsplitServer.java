@@ -80,6 +80,11 @@ public final class PgsplitServer implements AutoCloseable {
         Class<? extends ServerSocketChannel> channelClass = Epoll.isAvailable()
                 ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         int maxMessage = config.listen().maxMessageSize();
+        if (config.listen().reusePort() && !Epoll.isAvailable()) {
+            close();
+            throw new IllegalStateException("listen.reuse_port needs Linux (epoll), which is not available here: "
+                    + Epoll.unavailabilityCause());
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(channelClass)
@@ -97,6 +102,9 @@ public final class PgsplitServer implements AutoCloseable {
                         ch.pipeline().addLast("frames", decoder).addLast("login", new LoginHandler(context, decoder));
                     }
                 });
+        if (config.listen().reusePort()) {
+            b.option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true); // rolling restart (issue 16)
+        }
         try {
             serverChannel = b.bind(config.listen().host(), config.listen().port()).sync().channel();
         } catch (InterruptedException e) {

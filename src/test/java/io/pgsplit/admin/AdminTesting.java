@@ -128,8 +128,12 @@ final class AdminTesting {
         private final Thread reader;
 
         Bench(RouterFixture router, String... extra) throws IOException {
-            List<String> cmd = new ArrayList<>(List.of("pgbench", "-h", router.host(), "-p",
-                    String.valueOf(router.port()), "-U", "app", "-n"));
+            this(router.host(), router.port(), extra);
+        }
+
+        Bench(String host, int port, String... extra) throws IOException {
+            List<String> cmd = new ArrayList<>(List.of("pgbench", "-h", host, "-p", String.valueOf(port), "-U", "app",
+                    "-n"));
             cmd.addAll(List.of(extra));
             cmd.add("app");
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
