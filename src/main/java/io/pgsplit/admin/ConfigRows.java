@@ -24,7 +24,7 @@ final class ConfigRows {
 
     /** Settings only a restart changes. */
     private static final Set<String> RESTART_ONLY = Set.of("listen_addr", "listen_port", "worker_threads",
-            "max_message_size", "reuse_port", "admin_enabled", "metrics_listen");
+            "max_message_size", "reuse_port", "peer_id", "admin_enabled", "metrics_listen");
     private static final Set<String> HIDDEN = Set.of("admin_password");
 
     private ConfigRows() {

@@ -53,7 +53,7 @@ final class ConfigBinder {
             return defaults;
         }
         section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads",
-                "reuse_port");
+                "reuse_port", "peer_id", "peers");
         String host = section.string("host", defaults.host());
         if (host.isBlank()) {
             section.error("host", "must not be empty");
@@ -67,7 +67,35 @@ final class ConfigBinder {
                 section.bytes("max_message_size", (long) defaults.maxMessageSize(),
                         new NumberRange(8192, Integer.MAX_VALUE, "a size between 8192 and 2147483647 bytes")).intValue(),
                 section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE),
-                section.bool("reuse_port", defaults.reusePort()));
+                section.bool("reuse_port", defaults.reusePort()),
+                section.integer("peer_id", 0, new NumberRange(0, 2047, "a peer id between 1 and 2047 (0 = none)")),
+                peers(section));
+    }
+
+    /** {@code listen.peers}: peer id to address, e.g. {@code {1: "10.0.0.1:6432", 2: "10.0.0.2:6432"}}. */
+    private static Map<Integer, HostPort> peers(YamlSection listen) {
+        Map<Integer, HostPort> peers = new LinkedHashMap<>();
+        YamlSection section = listen.section("peers");
+        if (section == null) {
+            return peers;
+        }
+        for (Map.Entry<String, io.pgsplit.config.yaml.YamlValue> e : section.entries().entrySet()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException notANumber) {
+                id = -1;
+            }
+            if (id < 1 || id > 2047) {
+                section.error(e.getKey(), "\"" + e.getKey() + "\" is not a peer id (1-2047)");
+                continue;
+            }
+            HostPort address = DatabaseBinder.address(e.getValue());
+            if (address != null) {
+                peers.put(id, address);
+            }
+        }
+        return peers;
     }
 
     private Map<String, DatabaseConfig> bindDatabases(YamlSection root, PoolConfig globalPool, YamlSection globalPoolSection) {

@@ -87,7 +87,7 @@ public final class ConfigReload {
         ListenConfig a = running.listen();
         ListenConfig b = wanted.listen();
         ListenConfig listen = new ListenConfig(a.host(), a.port(), b.maxClientConn(), b.startupTimeout(),
-                a.maxMessageSize(), a.workerThreads(), a.reusePort());
+                a.maxMessageSize(), a.workerThreads(), a.reusePort(), a.peerId(), b.peers());
         RoutingConfig r = running.routing();
         RoutingConfig s = wanted.routing();
         RoutingConfig routing = new RoutingConfig(r.splitting(), s.rulesFile(), r.hints(), s.loadBalancing(),
@@ -110,6 +110,7 @@ public final class ConfigReload {
         restart(notes, "listen.worker_threads", a.workerThreads(), b.workerThreads());
         restart(notes, "listen.max_message_size", a.maxMessageSize(), b.maxMessageSize());
         restart(notes, "listen.reuse_port", a.reusePort(), b.reusePort());
+        restart(notes, "listen.peer_id", a.peerId(), b.peerId());
         AdminConfig x = old.admin();
         AdminConfig y = next.admin();
         restart(notes, "admin.enabled", x.enabled(), y.enabled());

@@ -174,7 +174,17 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
             case MessageType.SSL_REQUEST, MessageType.GSSENC_REQUEST ->
                     channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             case MessageType.CANCEL_REQUEST -> {
-                ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
+                int owner = CancelRegistry.peerOf(p.cancelProcessId());
+                io.pgsplit.config.ListenConfig listen = ctx.config().listen();
+                io.pgsplit.config.HostPort peer = owner == 0 || owner == listen.peerId() ? null
+                        : listen.peers().get(owner);
+                if (peer != null) {
+                    // issue 16: the key is another instance's (several pgsplits behind one address): pass it on
+                    io.pgsplit.pool.CancelSender.cancel(loop, peer.host(), peer.port(), "pgsplit peer " + owner,
+                            p.cancelProcessId(), p.cancelSecretKey());
+                } else {
+                    ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
+                }
                 close(null);
             }
             default -> onStartupMessage(p.parameters());

@@ -73,6 +73,7 @@ public final class RouterContext {
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
         this.config = config;
+        cancels.peerId(config.listen().peerId()); // issue 16: cancel keys carry the instance id
         Map<String, DatabaseRuntime> dbs = new LinkedHashMap<>();
         for (String db : config.databases().keySet()) {
             dbs.put(db, new DatabaseRuntime(db, config, pools));
