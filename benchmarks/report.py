@@ -12,8 +12,9 @@ import statistics
 import subprocess
 import sys
 
-TARGETS = ["direct", "pgbouncer", "pgsplit-base", "pgsplit"]
-ABBR = {"direct": "d", "pgbouncer": "b", "pgsplit-base": "B", "pgsplit": "s"}
+TARGETS = ["direct", "pgbouncer", "pgsplit-base", "pgsplit", "pgsplit-session", "pgsplit-eventual"]
+ABBR = {"direct": "d", "pgbouncer": "b", "pgsplit-base": "B", "pgsplit": "s", "pgsplit-session": "S",
+        "pgsplit-eventual": "e"}
 
 
 def read_tsv(path):
@@ -54,6 +55,7 @@ def summarize(runs):
     s["tps_min"] = min(tps) if tps else None
     s["tps_max"] = max(tps) if tps else None
     s["lat"] = med(num(r["lat_ms"]) for r in ok)
+    s["share"] = med(num(r.get("replica_share")) for r in ok)
     s["p99"] = med(num(r["p99_ms"]) for r in ok)
     s["failed"] = sum(int(num(r["failed"]) or 0) + int(num(r["aborted"]) or 0) for r in runs)
     cpu = []
@@ -102,6 +104,7 @@ def main():
     targets = [t for t in TARGETS if t in meta.get("targets", ",".join(TARGETS)).split(",")]
     proxies = [t for t in targets if t != "direct"]
     machine_cpu = any(num(r.get("machine_cpu_s")) is not None for r in runs)
+    shares = any(num(r.get("replica_share")) is not None for r in runs)
 
     groups = {}
     order = []
@@ -142,10 +145,14 @@ def main():
             cols.append("pgsplit/direct")
         if "pgsplit" in targets and "pgsplit-base" in targets:
             cols.append("pgsplit/pgsplit-base")
+        if "pgsplit" in targets and "pgsplit-eventual" in targets:
+            cols.append("pgsplit/pgsplit-eventual")
         tl = "/".join(ABBR[t] for t in targets)
         cols += [f"avg lat ms ({tl})", f"p99 ms ({tl})", f"failed ({tl})"]
         if machine_cpu:
             cols.append(f"machine CPU us/txn ({tl})")
+        if shares:
+            cols.append(f"reads on replicas % ({tl})")
         pl = "/".join(ABBR[t] for t in proxies)
         if proxies:
             cols += [f"CPU s/1000 txn ({pl})", f"RSS MB ({pl})"]
@@ -163,11 +170,15 @@ def main():
                 row.append(ratio(good["pgsplit"], good["direct"]))
             if "pgsplit/pgsplit-base" in cols:
                 row.append(ratio(good["pgsplit"], good["pgsplit-base"]))
+            if "pgsplit/pgsplit-eventual" in cols:
+                row.append(ratio(good["pgsplit"], good["pgsplit-eventual"]))
             row.append(triple(st, "lat", 2, targets))
             row.append(triple(st, "p99", 2, targets))
             row.append(" / ".join(str(st[t]["failed"]) if st[t] else "–" for t in targets))
             if machine_cpu:
                 row.append(triple(st, "mcpu", 1, targets))
+            if shares:
+                row.append(triple(st, "share", 0, targets))
             if proxies:
                 row.append(triple(st, "cpu", 3, proxies))
                 row.append(triple(st, "rss", 1, proxies))

@@ -40,7 +40,10 @@ Options (override the profile):
   --clients LIST       comma-separated client counts, e.g. 1,16,64,500
   --workloads LIST     subset of select-only,tpcb-like,read-heavy
   --modes LIST         subset of simple,extended,prepared
-  --targets LIST       subset of direct,pgbouncer,pgsplit (default: all three)
+  --targets LIST       subset of direct,pgbouncer,pgsplit,pgsplit-session,pgsplit-eventual (default:
+                       direct,pgbouncer,pgsplit). pgsplit-session and pgsplit-eventual are the same pgsplit
+                       process, with pgbench connecting with PGOPTIONS='-c pgsplit.consistency=session|eventual'
+  --consistency LEVEL  pgsplit's routing.consistency: causal (default), session or eventual
   --jobs N             pgbench worker threads (-j, default 2; capped at clients)
   --memory             run the memory-at-scale case (default in full run)
   --no-memory          skip it
@@ -73,7 +76,7 @@ EOF
 # ----------------------------------------------------------------------------- options
 PROFILE=full
 WARMUP="" SCALE="" ROUNDS="" DURATION="" CLIENTS="" WORKLOADS="" MODES="" MEMORY="" IDLE_CLIENTS="" MEM_PGBENCH_CLIENTS="" MEM_SETTLE=0 MEM_WARMUP=""
-POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL=""
+POOL_SIZE=20 TARGETS="direct,pgbouncer,pgsplit" JOBS=2 SPLITTING=on LABEL="" CONSISTENCY=causal
 REQUIRE_PGSPLIT=0 BUILD=1 JAR="$REPO_DIR/target/pgsplit.jar" BASE_JAR="" PGSPLIT_CMD="" RESULTS_DIR="" KEEP_LOGS=0
 
 need_arg() { [[ $# -ge 2 && -n "$2" ]] || { echo "run.sh: $1 needs a value" >&2; exit 2; }; }
@@ -93,6 +96,7 @@ while [[ $# -gt 0 ]]; do
     --targets) need_arg "$@"; TARGETS=$2; shift ;;
     --jobs) need_arg "$@"; JOBS=$2; shift ;;
     --splitting) need_arg "$@"; SPLITTING=$2; shift ;;
+    --consistency) need_arg "$@"; CONSISTENCY=$2; shift ;;
     --label) need_arg "$@"; LABEL=$2; shift ;;
     --memory) MEMORY=1 ;;
     --no-memory) MEMORY=0 ;;
@@ -135,7 +139,8 @@ for m in "${MODE_LIST[@]}"; do [[ $m =~ ^(simple|extended|prepared)$ ]] || { ech
 [[ $SPLITTING =~ ^(on|off)$ ]] || { echo "run.sh: --splitting takes on or off, not '$SPLITTING'" >&2; exit 2; }
 [[ $SPLITTING == off && -z $LABEL ]] && LABEL=nosplit
 [[ -z $LABEL || $LABEL =~ ^[A-Za-z0-9_.-]+$ ]] || { echo "run.sh: --label may hold letters, digits, '.', '_' and '-' only" >&2; exit 2; }
-for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit|pgsplit-base)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
+for t in "${TARGET_LIST[@]}"; do [[ $t =~ ^(direct|pgbouncer|pgsplit|pgsplit-base|pgsplit-session|pgsplit-eventual)$ ]] || { echo "run.sh: unknown target $t" >&2; exit 2; }; done
+[[ $CONSISTENCY =~ ^(causal|session|eventual)$ ]] || { echo "run.sh: --consistency takes causal, session or eventual, not '$CONSISTENCY'" >&2; exit 2; }
 for n in "$SCALE" "$ROUNDS" "$DURATION" "$POOL_SIZE" "$JOBS" "$IDLE_CLIENTS" "$MEM_PGBENCH_CLIENTS" "${CLIENT_LIST[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: not a positive integer: $n" >&2; exit 2; }
 done
@@ -143,6 +148,8 @@ done
 : "${MEM_WARMUP:=1000}"
 [[ $MEM_WARMUP =~ ^[0-9]+$ ]] || { echo "run.sh: --memory-warmup: not a number of clients: $MEM_WARMUP" >&2; exit 2; }
 has_target() { [[ ",$TARGETS," == *",$1,"* ]]; }
+# pgsplit-session and pgsplit-eventual are clients of the pgsplit process with another consistency
+uses_pgsplit() { has_target pgsplit || has_target pgsplit-session || has_target pgsplit-eventual; }
 
 PG_BINDIR=${PG_BINDIR:-$(pg_config --bindir)}
 CLK_TCK=$(getconf CLK_TCK)
@@ -259,7 +266,6 @@ max_connections = 700
 shared_buffers = 128MB
 password_encryption = 'scram-sha-256'
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 wal_level = replica
 max_wal_senders = 10
@@ -374,7 +380,7 @@ databases:
 users:
   bench: { password: bench, auth: scram-sha-256 }
 pool: { pool_mode: transaction, pool_size: $POOL_SIZE }
-routing: { splitting: $([[ $SPLITTING == on ]] && echo true || echo false) }
+routing: { splitting: $([[ $SPLITTING == on ]] && echo true || echo false), consistency: $CONSISTENCY }
 EOF
 }
 
@@ -446,13 +452,41 @@ start_pgsplit_base() {
 RUNS_TSV="$OUT/runs.tsv" MEM_TSV="$OUT/memory.tsv" CMDS="$OUT/commands.txt" META="$OUT/meta.tsv"
 meta() { printf '%s\t%s\n' "$1" "$2" >>"$META"; }
 
-target_port() { case $1 in direct) echo "$PRIMARY_PORT" ;; pgbouncer) echo "$PGB_PORT" ;; pgsplit) echo "$PGSPLIT_PORT" ;; pgsplit-base) echo "$BASE_PORT" ;; esac; }
-target_pid() { case $1 in direct) echo "" ;; pgbouncer) echo "$PGB_PID" ;; pgsplit) echo "${PGSPLIT_MEASURE_PID:-$PGSPLIT_PID}" ;; pgsplit-base) echo "${BASE_MEASURE_PID:-$BASE_PID}" ;; esac; }
+target_port() { case $1 in direct) echo "$PRIMARY_PORT" ;; pgbouncer) echo "$PGB_PORT" ;; pgsplit|pgsplit-session|pgsplit-eventual) echo "$PGSPLIT_PORT" ;; pgsplit-base) echo "$BASE_PORT" ;; esac; }
+target_pid() { case $1 in direct) echo "" ;; pgbouncer) echo "$PGB_PID" ;; pgsplit|pgsplit-session|pgsplit-eventual) echo "${PGSPLIT_MEASURE_PID:-$PGSPLIT_PID}" ;; pgsplit-base) echo "${BASE_MEASURE_PID:-$BASE_PID}" ;; esac; }
+# the start-up options pgbench sends (pgsplit.consistency for the pgsplit-session / pgsplit-eventual targets)
+target_options() { case $1 in pgsplit-session) echo "-c pgsplit.consistency=session" ;; pgsplit-eventual) echo "-c pgsplit.consistency=eventual" ;; esac; }
+
+# Account lookups by index (pg_stat_user_tables.idx_scan of pgbench_accounts) on the primary and on both
+# replicas, and pgbench_history rows: "primary replicas history". Every pgbench script looks an account up once
+# per read transaction and twice per write (UPDATE, then SELECT), so the reads served by replicas are
+# replicas / (replicas + primary - 2 * new history rows). Backends publish their counters once idle, up to a
+# second later (more on a loaded machine): stable_lookups reads until two readings 0.5 s apart agree.
+stable_lookups() {
+  local a b i
+  a=$(account_lookups)
+  for ((i = 0; i < 20; i++)); do
+    sleep 0.5; b=$(account_lookups)
+    [[ "$a" == "$b" ]] && break
+    a=$b
+  done
+  echo "$a"
+}
+
+account_lookups() {
+  local q="SELECT coalesce((SELECT idx_scan FROM pg_stat_user_tables WHERE relname = 'pgbench_accounts'), 0)"
+  local p r1 r2 h
+  p=$(psql -X -q -At -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d bench -c "$q" 2>/dev/null || echo 0)
+  r1=$(psql -X -q -At -h 127.0.0.1 -p "$R1_PORT" -U postgres -d bench -c "$q" 2>/dev/null || echo 0)
+  r2=$(psql -X -q -At -h 127.0.0.1 -p "$R2_PORT" -U postgres -d bench -c "$q" 2>/dev/null || echo 0)
+  h=$(psql -X -q -At -h 127.0.0.1 -p "$PRIMARY_PORT" -U postgres -d bench -c "SELECT count(*) FROM pgbench_history" 2>/dev/null || echo 0)
+  echo "$p $((r1 + r2)) $h"
+}
 target_down() {  # prints the reason a target cannot be used, or nothing
   case $1 in
     direct) ;;
     pgbouncer) [[ $PGB_STATUS == ok ]] && { kill -0 "$PGB_PID" 2>/dev/null || echo "pgbouncer process is gone"; } || echo "$PGB_STATUS" ;;
-    pgsplit) [[ $PGSPLIT_STATUS == ok ]] && { kill -0 "$PGSPLIT_PID" 2>/dev/null || echo "pgsplit process is gone: $(tail -1 "$WORK/pgsplit/pgsplit.log" | oneline)"; } || echo "$PGSPLIT_STATUS" ;;
+    pgsplit|pgsplit-session|pgsplit-eventual) [[ $PGSPLIT_STATUS == ok ]] && { kill -0 "$PGSPLIT_PID" 2>/dev/null || echo "pgsplit process is gone: $(tail -1 "$WORK/pgsplit/pgsplit.log" | oneline)"; } || echo "$PGSPLIT_STATUS" ;;
     pgsplit-base) [[ $BASE_STATUS == ok ]] && { kill -0 "$BASE_PID" 2>/dev/null || echo "pgsplit-base process is gone: $(tail -1 "$WORK/pgsplit-base/pgsplit.log" | oneline)"; } || echo "$BASE_STATUS" ;;
   esac
 }
@@ -469,7 +503,7 @@ workload_args() {
 run_pgbench() {
   local target=$1 workload=$2 mode=$3 clients=$4 tag=$5
   local port pid jobs logdir rc=0 c0 c1 m0 m1 down
-  R_STATUS=FAILED R_TPS="" R_LAT="" R_P99="" R_FAILED="" R_ABORTED="" R_TXNS="" R_CPU="" R_RSS="" R_HWM="" R_ERR="" R_MCPU=""
+  R_STATUS=FAILED R_TPS="" R_LAT="" R_P99="" R_FAILED="" R_ABORTED="" R_TXNS="" R_CPU="" R_RSS="" R_HWM="" R_ERR="" R_MCPU="" R_SHARE=""
   down=$(target_down "$target")
   if [[ -n "$down" ]]; then R_ERR=$down; return; fi
   port=$(target_port "$target"); pid=$(target_pid "$target")
@@ -478,10 +512,18 @@ run_pgbench() {
   # shellcheck disable=SC2207
   local args=(-h 127.0.0.1 -p "$port" -U bench -n -M "$mode" -c "$clients" -j "$jobs" -T "$DURATION"
               $(workload_args "$workload") --log --log-prefix="$logdir/tx" bench)
-  printf '%s: pgbench %s\n' "$tag" "${args[*]}" >>"$CMDS"
+  local opts; opts=$(target_options "$target")
+  printf '%s: %spgbench %s\n' "$tag" "${opts:+PGOPTIONS='$opts' }" "${args[*]}" >>"$CMDS"
+  local before="" after=""
+  [[ $tag == warmup-* ]] || before=$(stable_lookups)
   c0=$(cpu_ticks "$pid"); m0=$(machine_ticks)
-  timeout -k 10 $((DURATION * 3 + 120)) pgbench "${args[@]}" >"$logdir/stdout" 2>"$logdir/stderr" || rc=$?
+  PGOPTIONS="$(target_options "$target")" timeout -k 10 $((DURATION * 3 + 120)) pgbench "${args[@]}" >"$logdir/stdout" 2>"$logdir/stderr" || rc=$?
   m1=$(machine_ticks); c1=$(cpu_ticks "$pid")
+  if [[ -n "$before" ]]; then
+    after=$(stable_lookups)
+    R_SHARE=$(awk -v b="$before" -v a="$after" 'BEGIN {split(b, x, " "); split(a, y, " "); p = y[1] - x[1]; r = y[2] - x[2];
+      h = y[3] - x[3]; if (h < 0) h = y[3]; reads = r + p - 2 * h; if (reads > 0 && reads > h) printf "%.1f", 100 * r / reads}')
+  fi
   local o="$logdir/stdout"
   R_TPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$o" | head -1)
   R_LAT=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$o" | head -1)
@@ -513,6 +555,7 @@ fmt_run() {  # one-line summary of the R_* globals
     printf 'tps=%.1f lat=%sms p99=%sms failed=%s' "$R_TPS" "$R_LAT" "${R_P99:-?}" "${R_FAILED:-0}"
     [[ -n "$R_CPU" && -n "$R_TXNS" && "$R_TXNS" != 0 ]] && awk -v c="$R_CPU" -v n="$R_TXNS" 'BEGIN {printf " cpu/1k=%.3fs", c * 1000 / n}'
     [[ -n "$R_RSS" ]] && awk -v r="$R_RSS" 'BEGIN {printf " rss=%.1fMB", r / 1024}'
+    [[ -n "$R_SHARE" ]] && printf ' reads-on-replicas=%s%%' "$R_SHARE"
   else
     printf 'FAILED: %s' "$R_ERR"
   fi
@@ -535,7 +578,7 @@ warm_up() {  # unrecorded runs so the JIT of pgsplit (and caches everywhere) are
 run_cases() {
   local total=$(( ${#WORKLOAD_LIST[@]} * ${#MODE_LIST[@]} * ${#CLIENT_LIST[@]} * ROUNDS * ${#TARGET_LIST[@]} )) n=0
   local w m c r t tag
-  printf 'workload\tmode\tclients\ttarget\tround\tstatus\ttps\tlat_ms\tp99_ms\tfailed\taborted\ttxns\tcpu_s\trss_kb\thwm_kb\terror\tmachine_cpu_s\n' >"$RUNS_TSV"
+  printf 'workload\tmode\tclients\ttarget\tround\tstatus\ttps\tlat_ms\tp99_ms\tfailed\taborted\ttxns\tcpu_s\trss_kb\thwm_kb\terror\tmachine_cpu_s\treplica_share\n' >"$RUNS_TSV"
   log "running $total pgbench runs of ${DURATION}s (targets: $TARGETS)"
   for w in "${WORKLOAD_LIST[@]}"; do
     for m in "${MODE_LIST[@]}"; do
@@ -546,8 +589,8 @@ run_cases() {
             tag="$w-$m-c$c-r$r-$t"
             [[ $w != select-only && -z "$(target_down "$t")" ]] && reset_tables
             run_pgbench "$t" "$w" "$m" "$c" "$tag"
-            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$m" "$c" "$t" "$r" "$R_STATUS" \
-              "$R_TPS" "$R_LAT" "$R_P99" "$R_FAILED" "$R_ABORTED" "$R_TXNS" "$R_CPU" "$R_RSS" "$R_HWM" "$R_ERR" "$R_MCPU" >>"$RUNS_TSV"
+            printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$m" "$c" "$t" "$r" "$R_STATUS" \
+              "$R_TPS" "$R_LAT" "$R_P99" "$R_FAILED" "$R_ABORTED" "$R_TXNS" "$R_CPU" "$R_RSS" "$R_HWM" "$R_ERR" "$R_MCPU" "$R_SHARE" >>"$RUNS_TSV"
             log "$(printf '[%3d/%d] %-11s %-8s c=%-3s round %d/%d %-9s ' "$n" "$total" "$w" "$m" "$c" "$r" "$ROUNDS" "$t")$(fmt_run)"
           done
         done
@@ -658,7 +701,7 @@ main() {
   setup_cluster
   if has_target pgbouncer; then start_pgbouncer || log "pgbouncer unavailable: $PGB_STATUS"; fi
   if has_target pgsplit-base; then start_pgsplit_base || log "pgsplit-base unavailable, its cases are marked FAILED: $BASE_STATUS"; fi
-  if has_target pgsplit; then
+  if uses_pgsplit; then
     start_pgsplit || log "pgsplit unavailable, its cases are marked FAILED: $PGSPLIT_STATUS"
     if [[ $PGSPLIT_STATUS != ok && $REQUIRE_PGSPLIT == 1 ]]; then die "--require-pgsplit: $PGSPLIT_STATUS"; fi
   fi
@@ -673,7 +716,7 @@ main() {
   meta pgsplit_cmd "${PGSPLIT_START_CMD:-n/a}${PGSPLIT_JAVA_OPTS:+ (PGSPLIT_JAVA_OPTS=$PGSPLIT_JAVA_OPTS)}"
   meta pgsplit_jvm "${PGSPLIT_JVM_CMD:-n/a}"
   meta java "$(java -version 2>&1 | head -1)"
-  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, pgsplit splitting $SPLITTING, PostgreSQL max_connections 700, fsync off"
+  meta settings "scale $SCALE, $ROUNDS round(s) x ${DURATION}s, pgbench -j $JOBS, pool_size $POOL_SIZE, pgsplit splitting $SPLITTING, consistency $CONSISTENCY, PostgreSQL max_connections 700, fsync off, synchronous_commit on"
   meta ports "primary $PRIMARY_PORT, replicas $R1_PORT/$R2_PORT, pgbouncer ${PGB_PORT:-n/a}, pgsplit ${PGSPLIT_PORT:-n/a}"
   meta warmup "${WARMUP}s of pgbench -S -c 16 per target and mode before measuring (unrecorded)"
   meta rounds "$ROUNDS"; meta duration "$DURATION"; meta idle_clients "$IDLE_CLIENTS"; meta mem_pgbench_clients "$MEM_PGBENCH_CLIENTS"; meta mem_settle "$MEM_SETTLE"; meta mem_warmup "$MEM_WARMUP"; meta targets "$TARGETS"

@@ -93,7 +93,7 @@ final class DemoCommand implements Callable<Integer> {
         }
         router[0] = Pgsplit.start(config);
         System.out.println("pgsplit " + cluster.host() + ":" + router[0].port() + " (" + poolMode + " pooling, "
-                + "reads to replicas)");
+                + "reads to replicas, " + config.routing().consistency().yamlName() + " consistency)");
         System.out.println("postgresql://app:app@" + cluster.host() + ":" + router[0].port() + "/app");
         System.out.println("admin console: psql \"postgresql://pgsplit:pgsplit@" + cluster.host() + ":"
                 + router[0].port() + "/pgsplit\" -c 'SHOW POOLS'   (also as database pgbouncer)");

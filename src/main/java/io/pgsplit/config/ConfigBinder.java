@@ -127,7 +127,7 @@ final class ConfigBinder {
         }
         section.expectKeys("splitting", "rules", "hints", "load_balancing", "primary_reads", "max_statement_length",
                 "max_nesting_depth", "catalog_refresh", "retry_write_on_replica", "classifier_cache_bytes",
-                "max_replica_lag");
+                "max_replica_lag", "consistency", "causal_wait", "max_replica_lag_bytes");
         return new RoutingConfig(
                 section.bool("splitting", defaults.splitting()),
                 rulesFile(section),
@@ -139,7 +139,10 @@ final class ConfigBinder {
                 section.duration("catalog_refresh", defaults.catalogRefresh()),
                 section.bool("retry_write_on_replica", defaults.retryWriteOnReplica()),
                 section.bytes("classifier_cache_bytes", defaults.classifierCacheBytes(), NumberRange.NON_NEGATIVE_LONG),
-                section.duration("max_replica_lag", defaults.maxReplicaLag()));
+                section.duration("max_replica_lag", defaults.maxReplicaLag()),
+                section.enumValue("consistency", defaults.consistency(), Consistency.values(), Consistency::yamlName),
+                section.duration("causal_wait", defaults.causalWait()),
+                section.bytes("max_replica_lag_bytes", defaults.maxReplicaLagBytes(), NumberRange.NON_NEGATIVE_LONG));
     }
 
     /** The rules file, resolved against the config file's directory; it must exist now, not at first query. */

@@ -28,7 +28,8 @@ final class DatabaseBinder {
         if (section == null) {
             return null;
         }
-        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads");
+        section.expectKeys("primary", "dbname", "replicas", "pool", "load_balancing", "primary_reads",
+                "consistency");
         YamlValue primaryValue = section.require("primary");
         HostPort primary = primaryValue == null ? null : address(primaryValue);
         String serverDatabase = section.string("dbname", name);
@@ -47,7 +48,10 @@ final class DatabaseBinder {
                 section.enumValue("load_balancing", null, LoadBalancing.values(), LoadBalancing::yamlName);
         PrimaryReads primaryReads =
                 section.enumValue("primary_reads", null, PrimaryReads.values(), PrimaryReads::yamlName);
-        return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads);
+        Consistency consistency =
+                section.enumValue("consistency", null, Consistency.values(), Consistency::yamlName);
+        return new DatabaseConfig(name, primary, serverDatabase, replicas, poolOverrides, loadBalancing, primaryReads,
+                consistency);
     }
 
     private static List<ReplicaConfig> replicas(YamlSection database) {

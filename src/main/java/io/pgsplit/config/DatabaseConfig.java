@@ -16,10 +16,11 @@ import java.util.Map;
  *                       value; use {@link PgsplitConfig#poolFor(String, String)} rather than reading this
  * @param loadBalancing  null = {@link RoutingConfig#loadBalancing()}
  * @param primaryReads   null = {@link RoutingConfig#primaryReads()}
+ * @param consistency    null = {@link RoutingConfig#consistency()}
  */
 public record DatabaseConfig(String name, HostPort primary, String serverDatabase, List<ReplicaConfig> replicas,
                              Map<String, Object> poolOverrides, LoadBalancing loadBalancing,
-                             PrimaryReads primaryReads) {
+                             PrimaryReads primaryReads, Consistency consistency) {
 
     public DatabaseConfig {
         replicas = replicas == null ? List.of() : List.copyOf(replicas);
@@ -32,12 +33,17 @@ public record DatabaseConfig(String name, HostPort primary, String serverDatabas
 
     /** A database with a primary only and every other setting at its default (handy in tests). */
     public static DatabaseConfig of(String name, HostPort primary) {
-        return new DatabaseConfig(name, primary, name, List.of(), Map.of(), null, null);
+        return new DatabaseConfig(name, primary, name, List.of(), Map.of(), null, null, null);
     }
 
     /** The load balancing in effect: this database's, else the routing default. */
     public LoadBalancing effectiveLoadBalancing(RoutingConfig routing) {
         return loadBalancing != null ? loadBalancing : routing.loadBalancing();
+    }
+
+    /** The consistency of reads in this database unless the user, client or statement says otherwise. */
+    public Consistency effectiveConsistency(RoutingConfig routing) {
+        return consistency != null ? consistency : routing.consistency();
     }
 
     /** Whether the primary serves reads: this database's setting, else the routing default. */

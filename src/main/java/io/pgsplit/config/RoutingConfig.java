@@ -18,15 +18,21 @@ import java.time.Duration;
  * @param retryWriteOnReplica  when a replica answers "read-only transaction" (25006), retry on the primary if
  *                             nothing was sent to the client yet, default true
  * @param classifierCacheBytes memory for cached statement classifications, default 32 MiB (0 = no cache)
- * @param maxReplicaLag        replicas further behind are skipped; 0 (default) = ignore lag (reserved, not yet enforced)
+ * @param maxReplicaLag        replicas further behind (in time) take no reads until they catch up; 0 (default) = no limit
+ * @param consistency          default for databases and users: causal (default), session or eventual
+ * @param causalWait           how long a causal or session read waits for a replica to catch up before it goes to
+ *                             the primary, default 500ms
+ * @param maxReplicaLagBytes   replicas further behind (in WAL bytes) take no reads until they catch up; 0 (default) =
+ *                             no limit
  */
 public record RoutingConfig(boolean splitting, Path rulesFile, boolean hints, LoadBalancing loadBalancing,
                             PrimaryReads primaryReads, int maxStatementLength, int maxNestingDepth,
                             Duration catalogRefresh, boolean retryWriteOnReplica, long classifierCacheBytes,
-                            Duration maxReplicaLag) {
+                            Duration maxReplicaLag, Consistency consistency, Duration causalWait,
+                            long maxReplicaLagBytes) {
 
     public static RoutingConfig defaults() {
         return new RoutingConfig(true, null, true, LoadBalancing.ROUND_ROBIN, PrimaryReads.FALLBACK, 100_000, 100,
-                Duration.ofSeconds(60), true, 32L << 20, Duration.ZERO);
+                Duration.ofSeconds(60), true, 32L << 20, Duration.ZERO, Consistency.CAUSAL, Duration.ofMillis(500), 0);
     }
 }

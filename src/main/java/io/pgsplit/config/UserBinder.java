@@ -39,7 +39,8 @@ final class UserBinder {
         if (section == null) {
             return null;
         }
-        section.expectKeys("auth", "password", "server_user", "server_password", "pool_mode");
+        section.expectKeys("auth", "password", "server_user", "server_password", "pool_mode",
+                "consistency");
         AuthMethod auth = section.enumValue("auth", AuthMethod.SCRAM_SHA_256, AuthMethod.values(), AuthMethod::yamlName);
         String password = section.string("password", null);
         if (password != null && password.isEmpty()) {
@@ -50,7 +51,9 @@ final class UserBinder {
         String serverUser = section.string("server_user", name);
         String serverPassword = serverPassword(section, password);
         PoolMode poolMode = section.enumValue("pool_mode", null, PoolMode.values(), PoolMode::yamlName);
-        return new UserConfig(name, auth, password, serverUser, serverPassword, poolMode);
+        Consistency consistency =
+                section.enumValue("consistency", null, Consistency.values(), Consistency::yamlName);
+        return new UserConfig(name, auth, password, serverUser, serverPassword, poolMode, consistency);
     }
 
     private static void checkPassword(YamlSection section, AuthMethod auth, String password) {

@@ -14,9 +14,10 @@ package io.pgsplit.config;
  *                       when {@code password} is a hash; {@code ""} means the servers ask for none. May be null
  *                       (no client password and none given: the servers must trust pgsplit)
  * @param poolMode       overrides the pool mode for this user's pools, null = inherit
+ * @param consistency    overrides the database's consistency for this user's reads, null = inherit
  */
 public record UserConfig(String name, AuthMethod auth, String password, String serverUser, String serverPassword,
-                         PoolMode poolMode) {
+                         PoolMode poolMode, Consistency consistency) {
 
     public UserConfig {
         if (auth == null) {
@@ -25,6 +26,12 @@ public record UserConfig(String name, AuthMethod auth, String password, String s
         if (serverUser == null) {
             serverUser = name;
         }
+    }
+
+    /** A user without a consistency of its own. */
+    public UserConfig(String name, AuthMethod auth, String password, String serverUser, String serverPassword,
+                      PoolMode poolMode) {
+        this(name, auth, password, serverUser, serverPassword, poolMode, null);
     }
 
     /** True if {@code password} is an MD5 hash ({@code md5} followed by 32 hex digits) rather than plaintext. */
@@ -41,7 +48,7 @@ public record UserConfig(String name, AuthMethod auth, String password, String s
     @Override
     public String toString() {
         return "UserConfig[name=" + name + ", auth=" + auth + ", password=" + mask(password) + ", serverUser="
-                + serverUser + ", serverPassword=" + mask(serverPassword) + ", poolMode=" + poolMode + "]";
+                + serverUser + ", serverPassword=" + mask(serverPassword) + ", poolMode=" + poolMode + ", consistency=" + consistency + "]";
     }
 
     private static String mask(String secret) {

@@ -226,8 +226,36 @@ public final class DatabaseRuntime {
         return balancer.pickReadNode(exclude);
     }
 
+    /**
+     * As {@link #pickReadNode(Node)}, among the replicas {@code filter} admits for a read that needs WAL position
+     * {@code minLsn} replayed (the causal-reads gate: lag limits, replayed positions).
+     */
+    public Node pickReadNode(Node exclude, io.pgsplit.topology.ReplicaFilter filter, long minLsn) {
+        return balancer.pickReadNode(exclude, filter, minLsn);
+    }
+
     /** A replica by name, or one of a group, that is up; null if none. */
     public Node pickNamed(String nameOrGroup, Node exclude) {
         return balancer.pickNamed(nameOrGroup, exclude);
+    }
+
+    /** As {@link #pickNamed(String, Node)}, among the replicas {@code filter} admits for {@code minLsn}. */
+    public Node pickNamed(String nameOrGroup, Node exclude, io.pgsplit.topology.ReplicaFilter filter, long minLsn) {
+        return balancer.pickNamed(nameOrGroup, exclude, filter, minLsn);
+    }
+
+    /**
+     * A pool of its own (one connection, never a client's) on {@code node}, logged in as the first configured
+     * user, for pgsplit's own queries there: the WAL-position probes of causal reads.
+     */
+    public Pool privatePool(Node node, String applicationName) {
+        UserConfig user = root.users().values().iterator().next();
+        String password = user.serverPassword();
+        PoolConfig settings = root.pool().toBuilder().poolSize(1).minPoolSize(0).reservePoolSize(0)
+                .maxDbConnections(0).maxUserConnections(0).queryWaitTimeout(java.time.Duration.ofSeconds(10))
+                .serverIdleTimeout(java.time.Duration.ZERO).serverLifetime(java.time.Duration.ZERO)
+                .serverResetQuery("").preparedStatementCacheSize(1).build();
+        return pools.privatePool(node, new ServerCredentials(user.serverUser(), password == null
+                || password.isEmpty() ? null : password, config.serverDatabase(), applicationName), settings);
     }
 }

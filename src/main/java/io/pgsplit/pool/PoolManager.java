@@ -60,6 +60,22 @@ public final class PoolManager {
                 k -> new Pool(this, node, credentials, settings, group));
     }
 
+    /**
+     * A pool of its own for pgsplit's internal queries on {@code node} (WAL-position probes): never shared with
+     * clients, not listed by {@link #pools()} or {@link #stats()}, closed by {@link #closeAll()}. Its
+     * connections count towards max_db_connections and max_user_connections like any other.
+     */
+    public Pool privatePool(Node node, ServerCredentials credentials, PoolConfig settings) {
+        if (closed) {
+            throw new IllegalStateException("pool manager is closed");
+        }
+        Pool pool = new Pool(this, node, credentials, settings, group);
+        privatePools.add(pool);
+        return pool;
+    }
+
+    private final List<Pool> privatePools = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     /** The pool if it exists already, else null. */
     public Pool existing(Node node, String database, String user) {
         return pools.get(new PoolKey(node, database, user));
@@ -95,6 +111,8 @@ public final class PoolManager {
             p.close();
         }
         pools.clear();
+        privatePools.forEach(Pool::close);
+        privatePools.clear();
         channels.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
     }
 

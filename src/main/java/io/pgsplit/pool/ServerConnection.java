@@ -257,7 +257,13 @@ public final class ServerConnection {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("{} failed", ServerConnection.this, cause);
+            if (cause instanceof java.io.IOException) {
+                log.debug("{} failed", ServerConnection.this, cause);
+            } else {
+                // Not the network: a bug in handling the server's bytes (the session's, which runs in this
+                // read). Say so loudly rather than pass it off as a lost connection.
+                log.warn("{} failed: unexpected error", ServerConnection.this, cause);
+            }
             closed(cause);
             ctx.close();
         }

@@ -66,7 +66,7 @@ final class ServerLogin extends ChannelInboundHandlerAdapter {
         params.put("user", credentials.user());
         params.put("database", credentials.database());
         // The session code applies each client's own parameters; the name lets operators (and tests) find us.
-        params.put("application_name", "pgsplit");
+        params.put("application_name", credentials.applicationName());
         ctx.writeAndFlush(Messages.startupMessage(params));
         ctx.fireChannelActive();
     }

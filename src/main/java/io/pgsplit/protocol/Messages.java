@@ -20,6 +20,7 @@ public final class Messages {
     private static final ByteBuf NO_DATA = constant(MessageType.Backend.NO_DATA);
     private static final ByteBuf EMPTY_QUERY = constant(MessageType.Backend.EMPTY_QUERY_RESPONSE);
     private static final ByteBuf SYNC = constant(MessageType.Frontend.SYNC);
+    private static final ByteBuf FLUSH = constant(MessageType.Frontend.FLUSH);
     private static final ByteBuf TERMINATE = constant(MessageType.Frontend.TERMINATE);
 
     private Messages() {
@@ -72,6 +73,10 @@ public final class Messages {
 
     public static ByteBuf sync() {
         return SYNC.duplicate();
+    }
+
+    public static ByteBuf flush() {
+        return FLUSH.duplicate();
     }
 
     public static ByteBuf terminate() {

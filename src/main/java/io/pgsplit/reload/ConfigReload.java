@@ -92,7 +92,8 @@ public final class ConfigReload {
         RoutingConfig s = wanted.routing();
         RoutingConfig routing = new RoutingConfig(r.splitting(), s.rulesFile(), r.hints(), s.loadBalancing(),
                 s.primaryReads(), r.maxStatementLength(), r.maxNestingDepth(), r.catalogRefresh(),
-                r.retryWriteOnReplica(), r.classifierCacheBytes(), s.maxReplicaLag());
+                r.retryWriteOnReplica(), r.classifierCacheBytes(), r.maxReplicaLag(), r.consistency(), r.causalWait(),
+                r.maxReplicaLagBytes());
         AdminConfig x = running.admin();
         AdminConfig y = wanted.admin();
         AdminConfig admin = new AdminConfig(x.enabled(), y.user(), y.password(), y.adminUsers(), y.statsUsers(),
@@ -124,6 +125,11 @@ public final class ConfigReload {
         restart(notes, "routing.classifier_cache_bytes", r.classifierCacheBytes(), s.classifierCacheBytes());
         restart(notes, "routing.retry_write_on_replica", r.retryWriteOnReplica(), s.retryWriteOnReplica());
         restart(notes, "routing.catalog_refresh", r.catalogRefresh(), s.catalogRefresh());
+        // read by each database's causal-reads gate when it is made (consistency package)
+        restart(notes, "routing.max_replica_lag", r.maxReplicaLag(), s.maxReplicaLag());
+        restart(notes, "routing.max_replica_lag_bytes", r.maxReplicaLagBytes(), s.maxReplicaLagBytes());
+        restart(notes, "routing.consistency", r.consistency(), s.consistency());
+        restart(notes, "routing.causal_wait", r.causalWait(), s.causalWait());
     }
 
     private static void restart(List<String> notes, String key, Object running, Object wanted) {

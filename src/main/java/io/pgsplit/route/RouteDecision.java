@@ -2,9 +2,15 @@ package io.pgsplit.route;
 
 /**
  * Where one unit of client work goes and why. {@link #reason} is what {@code pgsplit explain} and
- * the debug log print: the rule, hint, keyword, construct or function that decided.
+ * the debug log print: the rule, hint, keyword, construct or function that decided. {@link #consistency}: the
+ * consistency a routing rule gives the reads it matches (null: the session's).
  */
-public record RouteDecision(Target target, String nodeName, String reason, Classification classification) {
+public record RouteDecision(Target target, String nodeName, String reason, Classification classification,
+                            io.pgsplit.config.Consistency consistency) {
+
+    public RouteDecision(Target target, String nodeName, String reason, Classification classification) {
+        this(target, nodeName, reason, classification, null);
+    }
 
     public enum Target {
         /** The primary: writes, read-write transactions, anything uncertain. */

@@ -78,7 +78,12 @@ public final class Router {
      * holding the text sent a write transaction to a replica).
      */
     static String commentHint(String sql) {
-        Matcher m = COMMENT_HINT.matcher(sql);
+        return commentHint(sql, COMMENT_HINT);
+    }
+
+    /** The first group of {@code hint}'s first match in a comment of {@code sql} (not in a literal), or null. */
+    public static String commentHint(String sql, Pattern hint) {
+        Matcher m = hint.matcher(sql);
         SqlLexer.Result lexed = null;
         while (m.find()) {
             if (lexed == null) {

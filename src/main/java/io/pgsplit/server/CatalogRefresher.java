@@ -9,6 +9,7 @@ import io.pgsplit.config.UserConfig;
 import io.pgsplit.pool.Pool;
 import io.pgsplit.pool.ReleaseMode;
 import io.pgsplit.pool.ServerConnection;
+import io.pgsplit.pool.ServerQuery;
 import io.pgsplit.route.FunctionCatalog;
 import io.pgsplit.route.Volatility;
 import java.util.HashMap;

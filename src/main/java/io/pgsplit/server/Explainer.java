@@ -90,6 +90,10 @@ public final class Explainer {
             out.append("route:          ").append(d.target() == RouteDecision.Target.NAMED ? "replica " + d.nodeName()
                     : d.target().name().toLowerCase()).append('\n');
             out.append("reason:         ").append(d.reason()).append('\n');
+            if (!d.isPrimary()) {
+                out.append("consistency:    ").append(io.pgsplit.consistency.SessionConsistency.describe(config, db,
+                        user, sql)).append('\n');
+            }
         }
         out.append("note:           function volatility from pgsplit's built-in list; a running router also "
                 + "reads pg_proc on the primary\n");

@@ -48,6 +48,8 @@ public final class Pgsplit implements AutoCloseable {
         server.start();
         CatalogRefresher catalog = new CatalogRefresher(server.context(), server.group());
         catalog.start();
+        // WAL positions of the primary and the replicas, for causal reads and the lag limits
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::start);
         // Nodes marked down by a failed connect are probed and brought back when they answer again.
         // (The node list is read at each probe: a reload adds and removes nodes.)
         RouterContext ctx = server.context();
@@ -272,6 +274,7 @@ public final class Pgsplit implements AutoCloseable {
             watcher.close();
         }
         catalog.stop();
+        server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
         health.close();
         if (metrics != null) {
             metrics.close();

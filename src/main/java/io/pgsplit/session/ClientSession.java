@@ -68,6 +68,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     // ---- routing state ----
     /** Route hint of the whole session: from SET pgsplit.route or options=-c pgsplit.route=... */
     String sessionRoute;
+    /** Causal reads: this client's consistency level and its own acknowledged writes (package consistency). */
+    final io.pgsplit.consistency.SessionConsistency consistency;
+    /** The causal-reads gate of the client's database. */
+    final io.pgsplit.consistency.ReadGate reads;
     boolean standardConformingStrings;
     boolean readOnlyDefault;
     boolean serializableDefault;
@@ -85,6 +89,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     ServerConnection active;
     /** The bound connection is in COPY FROM STDIN: the client's CopyData goes straight to it. */
     boolean copyIn;
+    /**
+     * The active connection got extended-protocol messages with no Sync after them yet (a Flush, or a
+     * Query cut them off): the server is inside their implicit transaction, so the client stays on the
+     * connection, and it is not clean to reuse (issue 18: it went back to the pool, and the next
+     * client's Sync committed a vanished client's INSERT).
+     */
+    boolean unsynced;
     /** Too much pending work: the client's socket is not read until it drains. */
     boolean clientPaused;
     boolean closed;
@@ -120,6 +131,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.params = client.params();
         this.applicationName = client.applicationName();
         this.sessionRoute = client.sessionRoute();
+        this.consistency = client.consistency();
+        this.reads = ctx.reads(client.databaseName());
         this.standardConformingStrings = client.standardConformingStrings();
         this.readOnlyDefault = client.readOnlyDefault();
         this.stats = ctx.stats().database(databaseName);
@@ -322,8 +335,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         if (active != null) {
             ServerConnection conn = active;
-            boolean clean = replies.idle() && conn.state.transactionStatus == 'I' && !copyIn && conn.isActive();
+            boolean clean = replies.idle() && conn.state.transactionStatus == 'I' && !copyIn && !unsynced
+                    && conn.isActive();
             boolean dirty = sessionState.hasAny() || mode == PoolMode.SESSION;
+            if ((!replies.idle() || unsynced) && conn.isActive()) {
+                // The client's statement may still be running: closing the connection alone leaves it running
+                // (and its transaction open) until it next writes to the socket, a pg_sleep(60) for a minute.
+                // The connection is closed, never reused, so the cancel cannot hit another client's work.
+                conn.cancel();
+            }
             dispatch.unbind();
             conn.pool().release(conn, !clean ? ReleaseMode.CLOSE : dirty ? ReleaseMode.RESET : ReleaseMode.REUSE);
         }

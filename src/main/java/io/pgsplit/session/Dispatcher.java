@@ -11,6 +11,7 @@ import io.pgsplit.protocol.SqlState;
 import io.pgsplit.route.RouteDecision;
 import io.pgsplit.route.SqlText;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,13 +75,19 @@ final class Dispatcher {
             if (s.holdForPause()) {
                 return; // PAUSE (issue 16): a new transaction waits for RESUME, which runs processPending again
             }
-            Node node = chooseNode(u.decision(), null);
+            if (awaitingReplica(u)) {
+                return; // a causal read waits (asynchronously) for a replica to catch up; ReadGate resumes it
+            }
+            Node node = chooseNode(u, null);
             if (node == null) {
                 s.pending.poll();
-                s.answers.answerWithError(u, SqlState.CONNECTION_FAILURE, "pgsplit: no server available for "
-                        + u.decision() + " in database \"" + s.databaseName + "\"");
+                String causal = s.reads.unavailable(u.read());
+                s.answers.answerWithError(u, SqlState.CONNECTION_FAILURE, causal != null ? causal
+                        : "pgsplit: no server available for " + u.decision() + " in database \"" + s.databaseName
+                        + "\"");
                 continue;
             }
+            s.reads.routed(u.read(), node);
             ServerConnection kept = sessionConnections.get(node);
             if (kept != null && kept.isActive()) {
                 bind(kept);
@@ -104,16 +111,51 @@ final class Dispatcher {
         if (replies.retryableInFlight() || u.isRetryable() && !replies.idle()) {
             return null; // a unit that may be re-run elsewhere travels alone
         }
-        if (mustStayOnActive() || nodeMatches(u.decision(), active.node())) {
+        if (mustStayOnActive() || nodeMatches(u.decision(), active.node()) && readMayStay(u, active.node())
+                || sentToPrimaryForFreshness(u, active.node())) {
             return active;
         }
         return null;
     }
 
+    /** A read stays on the replica connection it has only if that replica is as fresh as its consistency asks. */
+    private boolean readMayStay(Unit u, Node node) {
+        return node.isPrimary() || !awaitingReplica(u) && s.reads.admits(node, u.read().requiredLsn());
+    }
+
+    /**
+     * A read whose consistency no replica could meet (ReadGate settled it, chooseNode picked the primary) runs on
+     * the primary connection just acquired for it (without this it was released and acquired again, in a loop).
+     */
+    private boolean sentToPrimaryForFreshness(Unit u, Node node) {
+        return u.read() != null && u.read().outcome() != null && node.isPrimary() && !u.decision().isPrimary();
+    }
+
+    /**
+     * Causal and session reads (consistency.ReadGate): true while the unit waits for a replica to replay the
+     * writes it must see; processPending runs again when it may go on (to a replica, or the primary).
+     */
+    private boolean awaitingReplica(Unit u) {
+        if (u.decision().isPrimary()) {
+            return false;
+        }
+        if (u.read() == null) {
+            u.read(s.consistency.check(s.reads, s.ctx.config().routing().hints() ? u.sql() : null,
+                    u.decision().consistency()));
+        }
+        // wait for the replica the read must go to: a named one (a hint or rule), or a session's sticky one
+        Node prefer = s.mode == PoolMode.SESSION ? stickyReplica : null;
+        if (u.decision().target() == RouteDecision.Target.NAMED) {
+            List<Node> named = s.db.topology().upNamed(u.decision().nodeName(), null);
+            prefer = named.isEmpty() ? null : named.get(0);
+        }
+        return s.reads.mustWait(u.read(), prefer, s.loop, this::processPending);
+    }
+
     /** An open transaction, COPY or pinned session state ties the client to its current connection. */
     private boolean mustStayOnActive() {
         return s.active.state.transactionStatus != 'I' || s.clientTxnStatus != 'I' && s.deferredBegin == null
-                || s.copyIn || s.sessionState.pinned() && s.mode != PoolMode.SESSION;
+                || s.copyIn || s.unsynced || s.sessionState.pinned() && s.mode != PoolMode.SESSION;
     }
 
     private boolean nodeMatches(RouteDecision d, Node node) {
@@ -126,21 +168,23 @@ final class Dispatcher {
         };
     }
 
-    private Node chooseNode(RouteDecision d, Node exclude) {
+    private Node chooseNode(Unit u, Node exclude) {
+        RouteDecision d = u.decision();
+        long minLsn = u.read() == null ? 0 : u.read().requiredLsn();
         return switch (d.target()) {
             case PRIMARY -> s.db.primary();
             case REPLICA, ANY -> {
                 if (s.mode == PoolMode.SESSION && stickyReplica != null && stickyReplica.isUp()
-                        && stickyReplica != exclude) {
+                        && stickyReplica != exclude && s.reads.admits(stickyReplica, minLsn)) {
                     yield stickyReplica;
                 }
-                Node n = s.db.pickReadNode(exclude);
+                Node n = s.db.pickReadNode(exclude, s.reads, minLsn);
                 if (s.mode == PoolMode.SESSION && n != null && !n.isPrimary()) {
                     stickyReplica = n;
                 }
                 yield n;
             }
-            case NAMED -> s.db.pickNamed(d.nodeName(), exclude);
+            case NAMED -> s.db.pickNamed(d.nodeName(), exclude, s.reads, minLsn);
         };
     }
 
@@ -192,6 +236,9 @@ final class Dispatcher {
     }
 
     private boolean canRelease(ServerConnection conn) {
+        if (s.unsynced) {
+            return false;
+        }
         if (s.mode == PoolMode.SESSION) {
             // Pinned state (LISTEN above all) stays active: a parked connection's replies are dropped,
             // so a parked LISTEN connection would swallow the client's notifications.
@@ -253,7 +300,7 @@ final class Dispatcher {
     private void onAcquireFailed(Unit u, Node node, Throwable cause) {
         if (!node.isPrimary() && u.decision().target() != RouteDecision.Target.PRIMARY) {
             // A replica we could not reach: try the others, then the primary (reads are safe there).
-            Node other = chooseNode(u.decision(), node);
+            Node other = chooseNode(u, node);
             if (other == null || other == node) {
                 other = s.db.primaryServesReads() ? s.db.primary() : null;
             }
@@ -286,6 +333,7 @@ final class Dispatcher {
             s.active.attach(null);
             s.active = null;
         }
+        s.unsynced = false;
         replies.unbound();
     }
 

@@ -9,9 +9,11 @@ import io.pgsplit.pool.DatabaseRuntime;
  * client from then on ({@link ClientSession}; the admin console's would take the same).
  *
  * @param sessionRoute the route hint from the start-up packet (options=-c pgsplit.route=...), or "auto"
+ * @param consistency  the client's consistency (configured, or the start-up option pgsplit.consistency)
  * @param standardConformingStrings and {@code readOnlyDefault}: as the client was told at log-in
  */
 record LoggedInClient(String userName, String databaseName, UserConfig user, DatabaseRuntime db,
                       PoolConfig poolConfig, SessionParams params, String applicationName, String sessionRoute,
-                      boolean standardConformingStrings, boolean readOnlyDefault) {
+                      io.pgsplit.consistency.SessionConsistency consistency, boolean standardConformingStrings,
+                      boolean readOnlyDefault) {
 }

@@ -10,6 +10,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.pgsplit.auth.AuthFailedException;
 import io.pgsplit.auth.ClientAuthenticator;
+import io.pgsplit.consistency.SessionConsistency;
 import io.pgsplit.config.PoolConfig;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.UserConfig;
@@ -73,6 +74,8 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     private SessionParams params;
     private String applicationName = "";
     private String sessionRoute = "auto";
+    /** Causal reads: the client's level (the start-up option pgsplit.consistency, else the configured one). */
+    private SessionConsistency consistency;
     /** Database, user and start-up parameters: clients with the same ones log in alike. */
     private String loginKey;
     /** The client asked for the admin console's virtual database (issue 16). */
@@ -233,6 +236,12 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         String hint = clientParams.remove("pgsplit.route");
         if (hint != null && ctx.config().routing().hints()) {
             sessionRoute = hint.toLowerCase();
+        }
+        consistency = new SessionConsistency(SessionConsistency.configured(ctx.config(), databaseName, userName));
+        String badConsistency = consistency.set(clientParams.remove(SessionConsistency.SETTING));
+        if (badConsistency != null) {
+            fatal("22023", badConsistency);
+            return;
         }
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
@@ -485,7 +494,7 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
             channel.write(Messages.parameterStatus(e.getKey(), e.getValue()));
         }
         LoggedInClient client = new LoggedInClient(userName, databaseName, user, db, poolConfig, params,
-                applicationName, sessionRoute, !"off".equals(report.get("standard_conforming_strings")),
+                applicationName, sessionRoute, consistency, !"off".equals(report.get("standard_conforming_strings")),
                 "on".equals(report.get("default_transaction_read_only")));
         handOver(client, conn);
     }

@@ -3,6 +3,7 @@ package io.pgsplit.session;
 import io.netty.buffer.ByteBuf;
 import io.pgsplit.config.PoolMode;
 import io.pgsplit.config.SessionStatePolicy;
+import io.pgsplit.consistency.SessionConsistency;
 import io.pgsplit.protocol.MessageType;
 import io.pgsplit.protocol.Messages;
 import io.pgsplit.protocol.SqlState;
@@ -85,6 +86,20 @@ final class OwnAnswers {
         for (SessionEffect e : i.effects()) {
             String name = e instanceof SessionEffect.SetParam sp ? sp.name()
                     : e instanceof SessionEffect.ResetParam rp ? rp.name() : null;
+            if (name != null && name.equals(SessionConsistency.SETTING)) {
+                String value = e instanceof SessionEffect.SetParam sp ? SqlText.unquoteSetting(sp.valueSql()) : null;
+                String bad = SessionConsistency.validate(value);
+                if (bad != null) {
+                    s.pending.poll();
+                    answerWithError(u, "22023", bad);
+                    return true;
+                }
+                if (u.type == Unit.Type.SIMPLE_QUERY || u.hasExecute()) {
+                    s.consistency.set(value); // a Parse/Describe alone sets nothing
+                }
+                u.answeredByPgsplit(e instanceof SessionEffect.SetParam ? "SET" : "RESET"); // as pgsplit.route below
+                return true;
+            }
             if (name != null && name.equals("pgsplit.route")) {
                 if (!s.ctx.config().routing().hints()) {
                     s.pending.poll();
@@ -162,6 +177,11 @@ final class OwnAnswers {
             return false;
         }
         if (!u.isPlainExtendedOrSimple()) {
+            return false;
+        }
+        if (u.sql() != null && u.sql().indexOf('\uFFFD') >= 0) {
+            // Bytes that are not UTF-8 (decoded to U+FFFD): the server refuses the statement (22021), so
+            // answering it here would tell the client it is in a transaction that never began (issue 18).
             return false;
         }
         s.pending.poll();

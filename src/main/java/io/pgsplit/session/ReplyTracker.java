@@ -145,6 +145,10 @@ final class ReplyTracker implements ServerDataListener {
         for (Expect e : expects) {
             if (e.unit != null) {
                 e.unit.answered();
+                // A unit in flight that could still be retried keeps its messages and held replies (issue 18:
+                // they leaked when the client went away meanwhile; found by ProtocolFuzzTest).
+                e.unit.releaseMessages();
+                e.unit.releaseHeld();
             }
             if (e.output != null) {
                 e.output.forEach(ByteBuf::release);
@@ -420,6 +424,8 @@ final class ReplyTracker implements ServerDataListener {
                     if (status == 'I') {
                         s.params.settle(); // what a later ROLLBACK returns to
                     }
+                    s.consistency.acknowledging(s.reads, conn.node(), status, head.unit != null
+                            && head.unit.decision() != null && !head.unit.decision().isPrimary());
                     s.clientTxnStatus = status;
                     lastCommandWasCommit = false;
                     s.copyIn = false;

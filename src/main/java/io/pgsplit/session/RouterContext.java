@@ -1,5 +1,6 @@
 package io.pgsplit.session;
 
+import io.pgsplit.consistency.ReadGate;
 import io.pgsplit.pool.DatabaseRuntime;
 import io.pgsplit.config.PgsplitConfig;
 import io.pgsplit.session.CancelRegistry;
@@ -13,6 +14,7 @@ import io.pgsplit.route.ClassifierSettings;
 import io.pgsplit.route.Router;
 import io.pgsplit.route.SqlClassifier;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -73,10 +75,13 @@ public final class RouterContext {
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
         this.config = config;
+        this.pools = pools;
         cancels.peerId(config.listen().peerId()); // issue 16: cancel keys carry the instance id
         Map<String, DatabaseRuntime> dbs = new LinkedHashMap<>();
         for (String db : config.databases().keySet()) {
-            dbs.put(db, new DatabaseRuntime(db, config, pools));
+            DatabaseRuntime runtime = new DatabaseRuntime(db, config, pools);
+            dbs.put(db, runtime);
+            readGates.put(db, newReadGate(db, runtime, config));
         }
         this.databases = java.util.Collections.unmodifiableMap(dbs);
         ClassifierSettings d = ClassifierSettings.defaults();
@@ -95,8 +100,50 @@ public final class RouterContext {
      * kept databases are reconfigured in place by the caller). Sessions already logged in keep what they have.
      */
     public synchronized void reconfigure(PgsplitConfig newConfig, Map<String, DatabaseRuntime> newDatabases) {
+        // A database added, or whose nodes changed, gets a new causal-reads gate over its current nodes (new
+        // sessions use it); the old one is closed, so sessions still holding it read from the primary.
+        for (Map.Entry<String, DatabaseRuntime> e : newDatabases.entrySet()) {
+            List<io.pgsplit.topology.Node> nodes = e.getValue().nodes();
+            if (!nodes.equals(gateNodes.get(e.getKey()))) {
+                ReadGate gate = newReadGate(e.getKey(), e.getValue(), newConfig);
+                gate.start();
+                ReadGate old = readGates.put(e.getKey(), gate);
+                if (old != null) {
+                    old.close(); // stops probing nodes that left; its waiting reads settle as timed out
+                }
+            }
+        }
+        for (String gone : new java.util.ArrayList<>(readGates.keySet())) {
+            if (!newDatabases.containsKey(gone)) {
+                gateNodes.remove(gone);
+                readGates.remove(gone).close();
+            }
+        }
         this.databases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(newDatabases));
         this.config = newConfig;
+    }
+
+    private final PoolManager pools;
+    /** The nodes each gate was made for (issue 16: a reload that changes them makes a new gate). */
+    private final Map<String, List<io.pgsplit.topology.Node>> gateNodes = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private ReadGate newReadGate(String db, DatabaseRuntime runtime, PgsplitConfig cfg) {
+        gateNodes.put(db, runtime.nodes());
+        return new ReadGate(db, runtime.primary(), runtime.replicas(),
+                node -> runtime.privatePool(node, ReadGate.PROBE_APPLICATION_NAME),
+                pools.eventLoopGroup().next(), cfg.routing());
+    }
+
+    /** Causal and session reads and the lag limits of each database (package consistency). */
+    private final Map<String, ReadGate> readGates = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The causal-reads gate of database {@code name}, or null. */
+    public ReadGate reads(String name) {
+        return readGates.get(name);
+    }
+
+    public Map<String, ReadGate> readGates() {
+        return readGates;
     }
 
     public DatabaseRuntime database(String name) {

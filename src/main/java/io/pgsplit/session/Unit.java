@@ -42,6 +42,8 @@ final class Unit {
     /** Ends with Sync (true) or Flush (false: the server connection stays bound after it). */
     private boolean endsWithSync;
     private RouteDecision decision;
+    /** A read's consistency requirement, once it is about to choose a replica (see Dispatcher#awaitingReplica). */
+    private io.pgsplit.consistency.ReadCheck read;
     /** Replies are held back (not yet sent to the client) so the unit can be retried elsewhere. */
     private boolean retryable;
     /** May go to the primary if a replica refuses it as a write (the classifier took a write for a read). */
@@ -135,6 +137,14 @@ final class Unit {
 
     boolean endsWithSync() {
         return endsWithSync;
+    }
+
+    io.pgsplit.consistency.ReadCheck read() {
+        return read;
+    }
+
+    void read(io.pgsplit.consistency.ReadCheck check) {
+        this.read = check;
     }
 
     RouteDecision decision() {

@@ -6,6 +6,7 @@ import io.pgsplit.protocol.Bufs;
 import io.pgsplit.protocol.MessageType;
 import io.pgsplit.protocol.Messages;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * Writes a unit to the server connection it was dispatched to, and tells the {@link ReplyTracker}
@@ -57,11 +58,24 @@ final class UnitSender {
         }
         // Before the messages go: a ParseComplete pgsplit answers itself is held back too.
         u.holdRepliesForRetry();
+        boolean needsFlush = !u.endsWithSync() && !endsWithFlush(u);
         writeMessages(u, conn, false);
+        s.unsynced = !u.endsWithSync();
         if (!u.isRetryable()) {
             u.releaseMessages();
         }
+        if (needsFlush) {
+            // Extended messages cut off by a Query (no Sync, no Flush): PostgreSQL keeps their replies in
+            // its output buffer until it is told to flush, and the next unit waits for those replies, so
+            // without this nothing moved again (issue 18, found by ProtocolFuzzTest).
+            conn.write(Messages.flush());
+        }
         conn.flush();
+    }
+
+    private static boolean endsWithFlush(Unit u) {
+        List<ByteBuf> m = u.messages();
+        return !m.isEmpty() && m.get(m.size() - 1).getByte(0) == MessageType.Frontend.FLUSH;
     }
 
     /**

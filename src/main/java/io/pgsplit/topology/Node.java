@@ -96,6 +96,11 @@ public final class Node {
         replication = state;
     }
 
+    /** The causal-reads gate (package consistency) measured this node's WAL position and lag. */
+    public void replicationObserved(ReplicationState state) {
+        replication(state);
+    }
+
     // ---- reports: what pools and health probes saw; NodeHealth decides what they mean ----
 
     /** A TCP connect to the node failed (a refused login is not a connect failure: the node is up). */

@@ -38,13 +38,21 @@ public final class ReadBalancer {
 
     /** A node for a read other than {@code exclude}: a replica by the configured balancing, or the primary per primary_reads; null if none. */
     public Node pickReadNode(Node exclude) {
+        return pickReadNode(exclude, null, 0);
+    }
+
+    /**
+     * As {@link #pickReadNode(Node)}, among the replicas {@code filter} (null: all) admits for a read that needs
+     * {@code minLsn} replayed.
+     */
+    public Node pickReadNode(Node exclude, ReplicaFilter filter, long minLsn) {
         if (balancing == LoadBalancing.ROUND_ROBIN) {
-            return roundRobinReadNode(exclude); // every read asks: no list per call
+            return roundRobinReadNode(exclude, filter, minLsn); // every read asks: no list per call
         }
         Node primary = topology.primary();
         List<Node> candidates = new ArrayList<>(topology.nodes().size());
         for (Node r : topology.replicas()) {
-            if (topology.isReadCandidate(r, exclude)) {
+            if (candidate(r, exclude, filter, minLsn)) {
                 candidates.add(r);
             }
         }
@@ -73,14 +81,14 @@ public final class ReadBalancer {
     }
 
     /** {@link #pickReadNode} for round robin, choosing the same nodes in the same order without a list. */
-    private Node roundRobinReadNode(Node exclude) {
+    private Node roundRobinReadNode(Node exclude, ReplicaFilter filter, long minLsn) {
         Node primary = topology.primary();
         List<Node> replicas = topology.replicas();
         boolean primaryCandidate = primaryReads == PrimaryReads.TRUE && primary != exclude;
         int n = primaryCandidate ? 1 : 0;
         Node only = primaryCandidate ? primary : null;
         for (Node r : replicas) {
-            if (topology.isReadCandidate(r, exclude)) {
+            if (candidate(r, exclude, filter, minLsn)) {
                 n++;
                 only = r;
             }
@@ -93,12 +101,16 @@ public final class ReadBalancer {
         }
         int k = Math.floorMod(roundRobin.getAndIncrement(), n);
         for (Node r : replicas) {
-            if (topology.isReadCandidate(r, exclude) && k-- == 0) {
+            if (candidate(r, exclude, filter, minLsn) && k-- == 0) {
                 return r;
             }
         }
         // k pointed past the replicas: the primary, listed last (or a replica changed state meanwhile)
         return primaryCandidate ? primary : only;
+    }
+
+    private boolean candidate(Node r, Node exclude, ReplicaFilter filter, long minLsn) {
+        return topology.isReadCandidate(r, exclude) && (filter == null || filter.admits(r, minLsn));
     }
 
     private synchronized Node weighted(List<Node> candidates) {
@@ -120,7 +132,15 @@ public final class ReadBalancer {
 
     /** A replica by name, or one of a group, that is up; else the primary if it serves reads; null if neither. */
     public Node pickNamed(String nameOrGroup, Node exclude) {
+        return pickNamed(nameOrGroup, exclude, null, 0);
+    }
+
+    /** As {@link #pickNamed(String, Node)}, among the replicas {@code filter} (null: all) admits. */
+    public Node pickNamed(String nameOrGroup, Node exclude, ReplicaFilter filter, long minLsn) {
         List<Node> group = topology.upNamed(nameOrGroup, exclude);
+        if (filter != null) {
+            group.removeIf(r -> !filter.admits(r, minLsn));
+        }
         if (group.isEmpty()) {
             Node primary = topology.primary();
             return primaryServesReads() && primary != exclude ? primary : null;

@@ -33,6 +33,7 @@ final class PoolTesting {
     static int serverConnections(Connection direct, java.sql.Timestamp since) throws SQLException {
         try (java.sql.PreparedStatement st = direct.prepareStatement("SELECT count(*) FROM pg_stat_activity"
                 + " WHERE usename = 'app' AND datname = 'app' AND backend_type = 'client backend'"
+                + " AND application_name <> '" + io.pgsplit.consistency.ReadGate.PROBE_APPLICATION_NAME + "'"
                 + " AND (?::timestamptz IS NULL OR backend_start >= ?::timestamptz)")) {
             st.setTimestamp(1, since);
             st.setTimestamp(2, since);

@@ -111,7 +111,8 @@ class PgbenchSplittingTest {
             while (true) {
                 try (Connection c = router.direct(node); Statement st = c.createStatement();
                      ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app' "
-                             + "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")) {
+                             + "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                             + "AND application_name <> '" + io.pgsplit.consistency.ReadGate.PROBE_APPLICATION_NAME + "'")) {
                     rs.next();
                     if (rs.getLong(1) == 0) {
                         break;

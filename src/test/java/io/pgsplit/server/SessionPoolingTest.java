@@ -38,7 +38,8 @@ class SessionPoolingTest {
     private static int backends(Connection monitor, String user) throws SQLException {
         try (Statement st = monitor.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT count(*) FROM pg_stat_activity WHERE usename = '" + user + "' AND backend_type = 'client backend' "
-                        + "AND pid <> pg_backend_pid()")) {
+                        + "AND pid <> pg_backend_pid() AND application_name <> '"
+                        + io.pgsplit.consistency.ReadGate.PROBE_APPLICATION_NAME + "'")) {
             rs.next();
             return rs.getInt(1);
         }

@@ -42,8 +42,13 @@ final class Wire implements AutoCloseable {
     }
 
     Wire(String host, int port) throws IOException {
-        socket = new Socket(host, port);
+        this(new Socket(host, port));
         socket.setSoTimeout(15_000);
+    }
+
+    /** Over a socket the caller connected (with its own buffer sizes and timeout). */
+    Wire(Socket connected) throws IOException {
+        socket = connected;
         socket.setTcpNoDelay(true);
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();

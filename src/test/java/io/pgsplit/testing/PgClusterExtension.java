@@ -91,7 +91,7 @@ public final class PgClusterExtension implements BeforeAllCallback, ParameterRes
     }
 
     /** Stops the cluster when JUnit closes the root store, i.e. after the last test class of the run. */
-    private static final class StopAtEndOfRun implements ExtensionContext.Store.CloseableResource {
+    private static final class StopAtEndOfRun implements ExtensionContext.Store.CloseableResource, AutoCloseable {
         private final LocalPgCluster cluster;
 
         StopAtEndOfRun(LocalPgCluster cluster) {

@@ -35,6 +35,8 @@ public final class Rule {
     private final Boolean inTransaction;
     private final Target target;
     private final String targetName;
+    /** {@code consistency:} for the reads this rule matches, or null (the session's). */
+    private final io.pgsplit.config.Consistency consistency;
     private final Duration maxLag;
     private final boolean dryRun;
     private final String reason;
@@ -44,7 +46,7 @@ public final class Rule {
     Rule(String name, int line, Pattern sql, Set<StatementKind> kinds, List<Glob> tables, List<Glob> tablesRead,
          List<Glob> tablesWritten, List<Glob> functions, List<Glob> databases, List<Glob> users,
          List<Glob> applicationNames, List<Cidr> clientAddresses, Boolean inTransaction, Target target,
-         String targetName, Duration maxLag, boolean dryRun) {
+         String targetName, io.pgsplit.config.Consistency consistency, Duration maxLag, boolean dryRun) {
         this.name = name;
         this.line = line;
         this.sql = sql;
@@ -60,6 +62,7 @@ public final class Rule {
         this.inTransaction = inTransaction;
         this.target = target;
         this.targetName = targetName;
+        this.consistency = consistency;
         this.maxLag = maxLag;
         this.dryRun = dryRun;
         this.reason = "rule \"" + name + "\"";
@@ -116,9 +119,10 @@ public final class Rule {
     RouteDecision decision(RouteRequest r) {
         return switch (target) {
             case PRIMARY -> RouteDecision.primary(reason, r.classification());
-            case REPLICA -> RouteDecision.replica(reason, r.classification());
-            case ANY -> new RouteDecision(RouteDecision.Target.ANY, null, reason, r.classification());
-            case NAMED -> new RouteDecision(RouteDecision.Target.NAMED, targetName, reason, r.classification());
+            case REPLICA -> new RouteDecision(RouteDecision.Target.REPLICA, null, reason, r.classification(), consistency);
+            case ANY -> new RouteDecision(RouteDecision.Target.ANY, null, reason, r.classification(), consistency);
+            case NAMED -> new RouteDecision(RouteDecision.Target.NAMED, targetName, reason, r.classification(),
+                    consistency);
         };
     }
 

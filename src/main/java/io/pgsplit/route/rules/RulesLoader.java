@@ -38,7 +38,8 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class RulesLoader {
     static final List<String> TOP_KEYS = List.of("rules", "functions");
-    static final List<String> RULE_KEYS = List.of("name", "description", "match", "route", "max_lag", "dry_run");
+    static final List<String> RULE_KEYS = List.of("name", "description", "match", "route", "consistency", "max_lag",
+            "dry_run");
     static final List<String> MATCH_KEYS = List.of("sql", "kind", "tables", "tables_read", "tables_written",
             "functions", "database", "user", "application_name", "client_address", "in_transaction");
     static final List<String> FUNCTION_KEYS = List.of("read_only", "writes");
@@ -233,13 +234,15 @@ public final class RulesLoader {
                     }
                 }
             }
+            io.pgsplit.config.Consistency consistency = s.enumValue("consistency", null,
+                    io.pgsplit.config.Consistency.values(), io.pgsplit.config.Consistency::yamlName);
             Duration maxLag = s.duration("max_lag", null);
             Boolean dryRun = s.bool("dry_run", false);
             if (name == null || target == null) {
                 return null;
             }
             return new Rule(name, line, sql, kinds, tables, tablesRead, tablesWritten, functions, databases, users,
-                    apps, networks, inTransaction, target, targetName, maxLag, dryRun != null && dryRun);
+                    apps, networks, inTransaction, target, targetName, consistency, maxLag, dryRun != null && dryRun);
         }
 
         private Pattern regex(YamlSection match) {

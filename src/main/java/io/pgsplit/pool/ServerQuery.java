@@ -1,10 +1,8 @@
-package io.pgsplit.server;
+package io.pgsplit.pool;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.Promise;
-import io.pgsplit.pool.ServerConnection;
-import io.pgsplit.pool.ServerDataListener;
 import io.pgsplit.protocol.ErrorFields;
 import io.pgsplit.protocol.Messages;
 import java.nio.charset.StandardCharsets;
@@ -13,9 +11,9 @@ import java.util.List;
 
 /**
  * Runs one simple query of pgsplit's own on a server connection and collects its rows as text.
- * For small internal queries (the function catalog), never for client traffic.
+ * For small internal queries (the function catalog, WAL positions), never for client traffic.
  */
-final class ServerQuery implements ServerDataListener {
+public final class ServerQuery implements ServerDataListener {
     private final Promise<List<String[]>> result;
     private final List<String[]> rows = new ArrayList<>();
     private ByteBuf pending = ByteBufAllocator.DEFAULT.buffer();
@@ -25,7 +23,7 @@ final class ServerQuery implements ServerDataListener {
         this.result = result;
     }
 
-    static Promise<List<String[]>> run(ServerConnection conn, String sql) {
+    public static Promise<List<String[]>> run(ServerConnection conn, String sql) {
         Promise<List<String[]>> p = conn.eventLoop().newPromise();
         ServerQuery q = new ServerQuery(p);
         conn.attach(q);
