@@ -43,6 +43,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--rules", paramLabel = "FILE", description = "A routing-rules file (see routing-rules/)")
     Path rules;
 
+    @Option(names = "--metrics-port", defaultValue = "9930",
+            description = "Port of the Prometheus endpoint http://127.0.0.1:PORT/metrics; 0 = none (default ${DEFAULT-VALUE})")
+    int metricsPort;
+
     @Override
     public Integer call() throws Exception {
         if (replicas < 0 || replicas > 10) {
@@ -55,8 +59,8 @@ final class DemoCommand implements Callable<Integer> {
                     + poolMode + "\"");
             return 2;
         }
-        if (port < 1 || port > 65535 || poolSize < 1) {
-            System.err.println("pgsplit demo: --port must be 1-65535 and --pool-size at least 1");
+        if (port < 1 || port > 65535 || poolSize < 1 || metricsPort < 0 || metricsPort > 65535) {
+            System.err.println("pgsplit demo: --port must be 1-65535, --metrics-port 0-65535 and --pool-size at least 1");
             return 2;
         }
         if (rules != null && !Files.isRegularFile(rules)) {
@@ -102,6 +106,11 @@ final class DemoCommand implements Callable<Integer> {
         System.out.println("pgsplit " + cluster.host() + ":" + router[0].port() + " (" + poolMode + " pooling, "
                 + "reads to replicas, " + config.routing().consistency().yamlName() + " consistency)");
         System.out.println("postgresql://app:app@" + cluster.host() + ":" + router[0].port() + "/app");
+        System.out.println("admin console: psql \"postgresql://pgsplit:pgsplit@" + cluster.host() + ":"
+                + router[0].port() + "/pgsplit\" -c 'SHOW POOLS'   (also as database pgbouncer)");
+        if (metricsPort > 0) {
+            System.out.println("metrics: http://" + cluster.host() + ":" + router[0].metricsPort() + "/metrics");
+        }
         System.out.println("Try: psql \"postgresql://app:app@" + cluster.host() + ":" + router[0].port()
                 + "/app\" -c 'SELECT inet_server_port(), pg_is_in_recovery()'   (Ctrl-C stops the demo)");
         System.out.println("TLS (certificate checked against the demo CA): psql \"postgresql://app:app@localhost:"
@@ -150,6 +159,11 @@ final class DemoCommand implements Callable<Integer> {
         y.append("pool: {pool_mode: ").append(poolMode).append(", pool_size: ").append(poolSize).append("}\n");
         if (rules != null) {
             y.append("routing: {rules: \"").append(rules.toAbsolutePath()).append("\"}\n");
+        }
+        // the admin console (PgBouncer's commands) and the Prometheus endpoint
+        y.append("admin:\n  enabled: true\n  user: pgsplit\n  password: pgsplit\n");
+        if (metricsPort > 0) {
+            y.append("  metrics: \"127.0.0.1:").append(metricsPort).append("\"\n");
         }
         return y.toString();
     }

@@ -45,7 +45,7 @@ final class ConfigBinder {
         RoutingConfig routing = bindRouting(root.section(ROUTING));
         Map<String, DatabaseConfig> databases = bindDatabases(root, pool, poolSection);
         Map<String, UserConfig> users = UserBinder.bindAll(root);
-        AdminConfig admin = bindAdmin(root.section(ADMIN));
+        AdminConfig admin = bindAdmin(root.section(ADMIN), users);
         SecurityBinder security = new SecurityBinder(baseDirectory);
         HaConfig ha = bindHa(root.section(HA), users);
         return new PgsplitConfig(listen, databases, users, pool, routing, admin, source,
@@ -79,7 +79,8 @@ final class ConfigBinder {
         if (section == null) {
             return defaults;
         }
-        section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads");
+        section.expectKeys("host", "port", "max_client_conn", "startup_timeout", "max_message_size", "worker_threads",
+                "reuse_port", "peer_id", "peers");
         String host = section.string("host", defaults.host());
         if (host.isBlank()) {
             section.error("host", "must not be empty");
@@ -92,7 +93,36 @@ final class ConfigBinder {
                 // below a few KiB even ordinary startup packets would be refused
                 section.bytes("max_message_size", (long) defaults.maxMessageSize(),
                         new NumberRange(8192, Integer.MAX_VALUE, "a size between 8192 and 2147483647 bytes")).intValue(),
-                section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE));
+                section.integer("worker_threads", defaults.workerThreads(), NumberRange.NON_NEGATIVE),
+                section.bool("reuse_port", defaults.reusePort()),
+                section.integer("peer_id", 0, new NumberRange(0, 2047, "a peer id between 1 and 2047 (0 = none)")),
+                peers(section));
+    }
+
+    /** {@code listen.peers}: peer id to address, e.g. {@code {1: "10.0.0.1:6432", 2: "10.0.0.2:6432"}}. */
+    private static Map<Integer, HostPort> peers(YamlSection listen) {
+        Map<Integer, HostPort> peers = new LinkedHashMap<>();
+        YamlSection section = listen.section("peers");
+        if (section == null) {
+            return peers;
+        }
+        for (Map.Entry<String, io.pgsplit.config.yaml.YamlValue> e : section.entries().entrySet()) {
+            int id;
+            try {
+                id = Integer.parseInt(e.getKey());
+            } catch (NumberFormatException notANumber) {
+                id = -1;
+            }
+            if (id < 1 || id > 2047) {
+                section.error(e.getKey(), "\"" + e.getKey() + "\" is not a peer id (1-2047)");
+                continue;
+            }
+            HostPort address = DatabaseBinder.address(e.getValue());
+            if (address != null) {
+                peers.put(id, address);
+            }
+        }
+        return peers;
     }
 
     private Map<String, DatabaseConfig> bindDatabases(YamlSection root, PoolConfig globalPool, YamlSection globalPoolSection) {
@@ -166,12 +196,12 @@ final class ConfigBinder {
         return resolved;
     }
 
-    private static AdminConfig bindAdmin(YamlSection section) {
+    private static AdminConfig bindAdmin(YamlSection section, Map<String, UserConfig> users) {
         AdminConfig defaults = AdminConfig.defaults();
         if (section == null) {
             return defaults;
         }
-        section.expectKeys("enabled", "user", "password");
+        section.expectKeys("enabled", "user", "password", "admin_users", "stats_users", "metrics");
         boolean enabled = section.bool("enabled", defaults.enabled());
         String user = section.string("user", defaults.user());
         String password = section.string("password", defaults.password());
@@ -179,6 +209,28 @@ final class ConfigBinder {
             // an admin console can pause pools and kill clients: never open it without a password
             section.error("password", "required when the admin console is enabled");
         }
-        return new AdminConfig(enabled, user, password);
+        java.util.List<String> adminUsers = userNames(section, "admin_users", users);
+        java.util.List<String> statsUsers = userNames(section, "stats_users", users);
+        HostPort metrics = section.has("metrics") && !section.get("metrics").isNull()
+                ? DatabaseBinder.address(section.get("metrics")) : null;
+        return new AdminConfig(enabled, user, password, adminUsers, statsUsers, metrics);
+    }
+
+    /** A list of names from {@code users} (they log in to the console with their own passwords). */
+    private static java.util.List<String> userNames(YamlSection section, String key, Map<String, UserConfig> users) {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        for (io.pgsplit.config.yaml.YamlValue item : section.list(key)) {
+            String name = item.asString();
+            if (name == null) {
+                continue;
+            }
+            if (!users.containsKey(name)) {
+                item.error("\"" + name + "\" is not one of the users (expected one of: "
+                        + String.join(", ", users.keySet()) + ")");
+                continue;
+            }
+            names.add(name);
+        }
+        return names;
     }
 }

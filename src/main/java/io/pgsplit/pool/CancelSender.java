@@ -24,13 +24,18 @@ public final class CancelSender {
     }
 
     public static void cancel(EventLoopGroup group, Node node, int processId, int secretKey) {
+        cancel(group, node.host(), node.port(), node.toString(), processId, secretKey);
+    }
+
+    /** The same to any address: also how a pgsplit passes a cancel to the peer instance that owns the key. */
+    public static void cancel(EventLoopGroup group, String host, int port, String node, int processId, int secretKey) {
         ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channel(Transports.socketChannelFor(group))
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
                 .handler(new ChannelInboundHandlerAdapter()) // whatever comes back is dropped by the tail
-                .connect(node.host(), node.port());
+                .connect(host, port);
         connect.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 log.debug("cancel for backend {} on {} not sent: {}", processId, node, f.cause().toString());

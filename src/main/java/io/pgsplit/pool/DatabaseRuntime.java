@@ -19,11 +19,12 @@ import java.util.List;
  */
 public final class DatabaseRuntime {
     private final String name;
-    private final DatabaseConfig config;
-    private final PgsplitConfig root;
+    // volatile: replaced together by reconfigure() (issue 16: reload)
+    private volatile DatabaseConfig config;
+    private volatile PgsplitConfig root;
     private final PoolManager pools;
-    private final Topology topology;
-    private final ReadBalancer balancer;
+    private volatile Topology topology;
+    private volatile ReadBalancer balancer;
     private volatile io.pgsplit.route.FunctionCatalog catalog = io.pgsplit.route.FunctionCatalog.EMPTY;
 
     public DatabaseRuntime(String name, PgsplitConfig root, PoolManager pools) {
@@ -123,7 +124,7 @@ public final class DatabaseRuntime {
     }
 
     /** How {@code user} logs in to this database's servers, under {@code applicationName} (null: pgsplit). */
-    private ServerCredentials credentials(UserConfig user, String applicationName) {
+    public ServerCredentials credentials(UserConfig user, String applicationName) {
         String password = user.serverPassword();
         // issue 15: without a server password, a user with a stored verifier or hash logs in with its clients' keys
         io.pgsplit.auth.PassThroughSecret passThrough = (password == null || password.isEmpty())
@@ -148,6 +149,91 @@ public final class DatabaseRuntime {
 
     public io.pgsplit.tls.ServerTls serverTls() {
         return serverTls;
+    }
+
+    // ---- issue 16: reload ----
+
+    /**
+     * Applies a new configuration of this database without disturbing its clients: a new {@link Topology} keeps the
+     * nodes whose address, weight and group are unchanged (and with them their pools and health); a node added
+     * joins; one removed (or moved, re-weighted or regrouped: it is replaced by a new node) leaves, and its
+     * connections close as they are released, so running transactions finish. Pool settings of existing pools
+     * change in place. Returns one line per change.
+     */
+    public synchronized List<String> reconfigure(PgsplitConfig newRoot) {
+        List<String> notes = new java.util.ArrayList<>();
+        DatabaseConfig next = newRoot.databases().get(name);
+        Topology old = topology;
+        // Membership follows the file; roles do not: they are what the health checks last found (issue 14), so a
+        // reload after a failover keeps writing to the promoted server, not to the one the file names first.
+        List<Node> members = new java.util.ArrayList<>();
+        members.add(reuseOrAdd(old, next.primaryName(), next.primary().host(), next.primary().port(), 1, null, notes));
+        for (io.pgsplit.config.ReplicaConfig r : next.replicas()) {
+            members.add(reuseOrAdd(old, r.name(), r.host(), r.port(), r.weight(), r.group(), notes));
+        }
+        for (Node n : old.nodes()) {
+            if (!members.contains(n)) {
+                retire(n);
+                notes.add("database " + name + ": server " + n.name() + " " + n.address()
+                        + " removed (its connections close as their transactions end)");
+            }
+        }
+        Node primary = members.contains(old.primary()) ? old.primary() : members.get(0);
+        List<Node> replicas = new java.util.ArrayList<>(members);
+        replicas.remove(primary);
+        Topology fresh = new Topology(name, primary, replicas);
+        fresh.assignPrimary(primary); // roles of reused nodes as the topology says
+        io.pgsplit.config.LoadBalancing lb = next.effectiveLoadBalancing(newRoot.routing());
+        io.pgsplit.config.PrimaryReads pr = next.effectivePrimaryReads(newRoot.routing());
+        if (lb != config.effectiveLoadBalancing(root.routing()) || pr != config.effectivePrimaryReads(root.routing())) {
+            notes.add("database " + name + ": load_balancing " + lb.yamlName() + ", primary_reads " + pr.yamlName());
+        }
+        for (java.util.Map.Entry<Node, java.util.concurrent.ConcurrentHashMap<String, Pool>> e : poolsByNode.entrySet()) {
+            for (java.util.Map.Entry<String, Pool> byUser : e.getValue().entrySet()) {
+                PoolConfig s = newRoot.poolFor(name, byUser.getKey());
+                if (!s.equals(byUser.getValue().settings())) {
+                    byUser.getValue().settings(s);
+                    notes.add("database " + name + ": pool " + byUser.getKey() + "@" + e.getKey().name()
+                            + " settings changed (pool_size " + s.poolSize() + ")");
+                }
+            }
+        }
+        balancer = new ReadBalancer(fresh, lb, pr);
+        topology = fresh;
+        config = next;
+        root = newRoot;
+        return notes;
+    }
+
+    /** The node of {@code old} with exactly this name, address, weight and group, else a new one (noted). */
+    private Node reuseOrAdd(Topology old, String server, String host, int port, int weight, String group,
+                            List<String> notes) {
+        for (Node n : old.nodes()) {
+            if (n.name().equals(server) && n.host().equals(host) && n.port() == port && n.weight() == weight
+                    && java.util.Objects.equals(n.group(), group)) {
+                return n;
+            }
+        }
+        Node added = new Node(server, Node.Role.REPLICA, host, port, weight, group);
+        notes.add("database " + name + ": server " + server + " " + added.address() + " weight " + weight
+                + (group == null ? "" : " group " + group) + " added");
+        return added;
+    }
+
+    /** A node leaving the configuration: no new work, its connections closed as they come back. */
+    private void retire(Node node) {
+        node.connectFailed("removed from the configuration by a reload");
+        java.util.concurrent.ConcurrentHashMap<String, Pool> byUser = poolsByNode.remove(node);
+        if (byUser != null) {
+            byUser.values().forEach(Pool::reconnect);
+        }
+    }
+
+    /** Every pool of this database (all nodes and users): a database removed by a reload drains them. */
+    public List<Pool> allPools() {
+        List<Pool> all = new java.util.ArrayList<>();
+        poolsByNode.values().forEach(m -> all.addAll(m.values()));
+        return all;
     }
 
     public boolean primaryServesReads() {

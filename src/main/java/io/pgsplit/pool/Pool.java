@@ -41,7 +41,8 @@ public final class Pool {
     private final PoolManager manager;
     private final Node node;
     private final ServerCredentials credentials;
-    private final PoolConfig settings;
+    /** Replaced by a reload (issue 16); read once per decision. */
+    private volatile PoolConfig settings;
     private final EventLoopGroup group;
     private final ResetQuery resetQuery;
 
@@ -84,6 +85,15 @@ public final class Pool {
 
     public PoolConfig settings() {
         return settings;
+    }
+
+    /**
+     * Issue 16, reload: new settings for this pool. A larger pool_size serves waiting clients at once; a smaller one
+     * closes surplus connections as they are released (nothing in use is closed).
+     */
+    public void settings(PoolConfig newSettings) {
+        this.settings = newSettings;
+        retryOpens();
     }
 
     /** An acquirer queued for a connection. */
@@ -172,6 +182,30 @@ public final class Pool {
         }
         returnToPool(connection);
     }
+
+    /**
+     * The logged-in connections (issue 16: SHOW SERVERS), or only the idle ones; a snapshot.
+     */
+    public List<ServerConnection> connections(boolean idleOnly) {
+        lock.lock();
+        try {
+            return new ArrayList<>(idleOnly ? idle : live);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * RECONNECT (issue 16): every connection open now is closed instead of reused: idle ones at the next
+     * acquire or tick, busy ones when released (they count as past their lifetime).
+     */
+    public void reconnect() {
+        reconnectBefore = System.nanoTime();
+        reconnected = true;
+    }
+
+    private volatile long reconnectBefore;
+    private volatile boolean reconnected;
 
     /** Active (handed out or being reset) connections. */
     public int active() {
@@ -346,7 +380,8 @@ public final class Pool {
     }
 
     private boolean pastLifetime(ServerConnection c, long now) {
-        return !settings.serverLifetime().isZero() && now - c.createdNanos() >= settings.serverLifetime().toNanos();
+        return !settings.serverLifetime().isZero() && now - c.createdNanos() >= settings.serverLifetime().toNanos()
+                || reconnected && c.createdNanos() - reconnectBefore <= 0; // opened before a RECONNECT
     }
 
     /** Removes a connection from the books (idempotent); the caller closes it after unlocking. */

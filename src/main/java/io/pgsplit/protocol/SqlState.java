@@ -22,6 +22,9 @@ public final class SqlState {
     public static final String DUPLICATE_PREPARED_STATEMENT = "42P05";
     public static final String SYNTAX_ERROR = "42601";
     public static final String CONFIGURATION_LIMIT_EXCEEDED = "53400";
+    public static final String INSUFFICIENT_PRIVILEGE = "42501";
+    public static final String UNDEFINED_OBJECT = "42704";
+    public static final String CONFIG_FILE_ERROR = "F0000";
 
     private SqlState() {
     }

@@ -8,6 +8,7 @@ import io.pgsplit.ha.HealthMonitor;
 import io.pgsplit.pool.ServerCredentials;
 import io.pgsplit.route.rules.RoutingRules;
 import io.pgsplit.route.rules.RulesWatcher;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,13 +28,15 @@ public final class Pgsplit implements AutoCloseable {
 
     private final PgsplitServer server;
     private final CatalogRefresher catalog;
-    /** Health checks and role discovery, by database name. */
-    private final Map<String, HealthMonitor> health;
-    private final Runnable hangup = this::reloadRules;
+    /** Health checks and role discovery, by database name (started anew when a reload changes the servers). */
+    private volatile Map<String, HealthMonitor> health;
+    private final Runnable hangup = this::onHangup;
     private final Runnable tlsReload = () -> context().clientTls().reload();
     private volatile RoutingRules rules;
     private RulesWatcher watcher;
     private volatile boolean closed;
+    /** The Prometheus endpoint (admin.metrics), or null. */
+    private volatile io.pgsplit.metrics.MetricsEndpoint metrics;
 
     private Pgsplit(PgsplitServer server, CatalogRefresher catalog, Map<String, HealthMonitor> health,
                     RoutingRules rules) {
@@ -63,6 +66,19 @@ public final class Pgsplit implements AutoCloseable {
         if (server.context().clientTls().enabled()) { // issue 15: certificates reload on SIGHUP
             RulesSupport.onHangup(p.tlsReload);
         }
+        server.context().admin().operator(p.consoleOperator()); // issue 16: RELOAD, SHUTDOWN, SHOW RULES
+        if (config.admin().metrics() != null) {
+            try {
+                p.metrics = io.pgsplit.metrics.MetricsEndpoint.start(config.admin().metrics(),
+                        server.context().stats(), server.context().admin());
+            } catch (java.io.IOException e) {
+                p.close();
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+        if (config.source() != null && config.routing().rulesFile() == null) {
+            RulesSupport.onHangup(p.hangup); // issue 16: SIGHUP reloads the configuration file
+        }
         if (config.routing().rulesFile() != null) {
             log.info("routing rules from {}: {} rules, {} function declarations", config.routing().rulesFile(),
                     rules.rules().size(), rules.functionDeclarationCount());
@@ -76,21 +92,32 @@ public final class Pgsplit implements AutoCloseable {
 
     private static Map<String, HealthMonitor> startHealthMonitors(PgsplitServer server, PgsplitConfig config)
             throws InterruptedException {
+        return startHealthMonitors(server, config, true);
+    }
+
+    /**
+     * A health monitor per database, started; with {@code awaitFirstRound} (at start-up) returns once every
+     * server answered its first check or the check timeout passed.
+     */
+    private static Map<String, HealthMonitor> startHealthMonitors(PgsplitServer server, PgsplitConfig config,
+                                                                  boolean awaitFirstRound) throws InterruptedException {
         Map<String, HealthMonitor> monitors = new LinkedHashMap<>();
         UserConfig user = config.ha().checkUser() != null ? config.users().get(config.ha().checkUser())
                 : config.users().values().stream().findFirst().orElse(null);
         if (user == null) {
             return monitors;
         }
-        String password = user.serverPassword();
-        List<CompletableFuture<Void>> firstRounds = new java.util.ArrayList<>();
+        List<CompletableFuture<Void>> firstRounds = new ArrayList<>();
         server.context().databases().forEach((name, db) -> {
-            HealthMonitor m = new HealthMonitor(db.topology(), server.pools(), new ServerCredentials(user.serverUser(),
-                    password == null || password.isEmpty() ? null : password, config.databases().get(name)
-                    .serverDatabase()), config.ha(), config.databases().get(name).patroni());
+            // the database's own server TLS and pass-through keys, like every other connection to its servers
+            HealthMonitor m = new HealthMonitor(db.topology(), server.pools(), db.credentials(user, null),
+                    config.ha(), config.databases().get(name).patroni());
             monitors.put(name, m);
             firstRounds.add(m.start());
         });
+        if (!awaitFirstRound) {
+            return monitors;
+        }
         try {
             CompletableFuture.allOf(firstRounds.toArray(CompletableFuture[]::new))
                     .get(config.ha().checkTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
@@ -136,6 +163,125 @@ public final class Pgsplit implements AutoCloseable {
         return true;
     }
 
+    /** What the admin console asks of this router (issue 16). */
+    private io.pgsplit.admin.Operator consoleOperator() {
+        return new io.pgsplit.admin.Operator() {
+            @Override
+            public List<String> reload() throws Exception {
+                return Pgsplit.this.reload();
+            }
+
+            @Override
+            public void shutdown(boolean waitForClients) {
+                Pgsplit.this.shutdown(waitForClients);
+            }
+
+            @Override
+            public boolean shuttingDown() {
+                return closed;
+            }
+
+            @Override
+            public Map<String, Long> ruleCounts() {
+                return Pgsplit.this.ruleCounts();
+            }
+        };
+    }
+
+    /** SIGHUP: the configuration file (when started from one), else the rules file. Errors are logged. */
+    private void onHangup() {
+        if (server.context().config().source() == null) {
+            reloadRules();
+            return;
+        }
+        try {
+            reload();
+        } catch (ConfigException e) {
+            // logged by reload()
+        }
+    }
+
+    /**
+     * RELOAD and SIGHUP (issue 16): re-reads the configuration file and its rules file and applies them without
+     * dropping a client (reload/ConfigReload). Returns one line per change; a new file with errors changes nothing
+     * and throws with every error (also logged). Without a configuration file (embedded, tests): the rules only.
+     */
+    public synchronized List<String> reload() throws ConfigException {
+        PgsplitConfig config = server.context().config();
+        List<String> notes = new ArrayList<>();
+        if (closed) {
+            throw new IllegalStateException("pgsplit is shutting down");
+        }
+        if (config.source() == null) {
+            if (config.routing().rulesFile() == null) {
+                notes.add("nothing to reload: started without a configuration file or rules file");
+                return notes;
+            }
+            if (!reloadRules()) {
+                RulesSupport.load(config); // throws with every error
+            }
+            notes.add("routing rules reloaded from " + config.routing().rulesFile() + ": " + rules.rules().size()
+                    + " rules");
+            return notes;
+        }
+        PgsplitConfig next;
+        RoutingRules fresh;
+        try {
+            next = io.pgsplit.config.ConfigLoader.load(config.source());
+            fresh = RulesSupport.load(next);
+        } catch (ConfigException e) {
+            log.error("configuration NOT reloaded, the running one stays: {} error(s)", e.errors().size());
+            RulesSupport.forEachError(e, err -> log.error("  {}", err));
+            throw e;
+        }
+        notes.addAll(io.pgsplit.reload.ConfigReload.apply(server.context(), server.pools(), next));
+        // the databases' topologies may be new objects now (servers added or removed): check those
+        Map<String, HealthMonitor> before = health;
+        try {
+            health = startHealthMonitors(server, server.context().config(), false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        before.values().forEach(HealthMonitor::close);
+        fresh.inheritCounters(rules);
+        RulesSupport.install(server.context(), fresh);
+        rules = fresh;
+        if (next.routing().rulesFile() != null) {
+            notes.add("routing rules from " + next.routing().rulesFile() + ": " + fresh.rules().size() + " rules");
+        }
+        catalog.refreshAll(); // function volatility of databases just added
+        if (notes.isEmpty()) {
+            notes.add("configuration reloaded from " + config.source() + ": no changes");
+        }
+        log.info("configuration reloaded from {}:", config.source());
+        notes.forEach(n -> log.info("  {}", n));
+        return notes;
+    }
+
+    /**
+     * SHUTDOWN from the console, on a thread of its own (never an event loop): now, or once every client has
+     * left ({@code waitForClients}: new connections are refused meanwhile).
+     */
+    public void shutdown(boolean waitForClients) {
+        Thread t = new Thread(() -> {
+            if (waitForClients) {
+                server.stopAccepting();
+                while (!closed && server.context().clientCount() > 0) {
+                    try {
+                        Thread.sleep(50);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        break;
+                    }
+                }
+            }
+            log.info("pgsplit: SHUTDOWN from the admin console");
+            close();
+        }, "pgsplit-admin-shutdown");
+        t.setDaemon(false);
+        t.start();
+    }
+
     /** The rules in use. */
     public RoutingRules rules() {
         return rules;
@@ -148,6 +294,16 @@ public final class Pgsplit implements AutoCloseable {
 
     public int port() {
         return server.port();
+    }
+
+    /** Whether it has stopped (close(), or a console SHUTDOWN that completed). */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /** The metrics endpoint's port, or -1 without one. */
+    public int metricsPort() {
+        return metrics == null ? -1 : metrics.port();
     }
 
     public PgsplitServer server() {
@@ -180,6 +336,9 @@ public final class Pgsplit implements AutoCloseable {
         catalog.stop();
         server.context().readGates().values().forEach(io.pgsplit.consistency.ReadGate::close);
         health.values().forEach(HealthMonitor::close);
+        if (metrics != null) {
+            metrics.close();
+        }
         server.close();
         log.info("pgsplit stopped");
     }

@@ -81,12 +81,18 @@ public final class PgsplitServer implements AutoCloseable {
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS);
             throw new IllegalStateException("client TLS: " + e.getMessage(), e);
         }
+        this.context.admin(new io.pgsplit.admin.AdminConsole(context, pools)); // issue 16: the admin console
     }
 
     public PgsplitServer start() throws InterruptedException {
         Class<? extends ServerSocketChannel> channelClass = Epoll.isAvailable()
                 ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         int maxMessage = config.listen().maxMessageSize();
+        if (config.listen().reusePort() && !Epoll.isAvailable()) {
+            close();
+            throw new IllegalStateException("listen.reuse_port needs Linux (epoll), which is not available here: "
+                    + Epoll.unavailabilityCause());
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(channelClass)
@@ -107,6 +113,9 @@ public final class PgsplitServer implements AutoCloseable {
                         ch.pipeline().addLast("frames", decoder).addLast("login", new LoginHandler(context, decoder));
                     }
                 });
+        if (config.listen().reusePort()) {
+            b.option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true); // rolling restart (issue 16)
+        }
         try {
             serverChannel = b.bind(config.listen().host(), config.listen().port()).sync().channel();
         } catch (InterruptedException e) {
@@ -139,9 +148,26 @@ public final class PgsplitServer implements AutoCloseable {
         return group;
     }
 
+    /**
+     * Stops taking new clients (SHUTDOWN WAIT_FOR_CLIENTS): the listening socket closes, connected clients go on.
+     * {@link #awaitClose()} returns only after {@link #close()}.
+     */
+    public void stopAccepting() {
+        accepting = false;
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
+        }
+    }
+
+    private volatile boolean accepting = true;
+    private final java.util.concurrent.CountDownLatch closedLatch = new java.util.concurrent.CountDownLatch(1);
+
     /** Blocks until the server channel closes. */
     public void awaitClose() throws InterruptedException {
         serverChannel.closeFuture().sync();
+        if (!accepting) {
+            closedLatch.await(); // draining (SHUTDOWN WAIT_FOR_CLIENTS): not over until close()
+        }
     }
 
     @Override
@@ -152,6 +178,7 @@ public final class PgsplitServer implements AutoCloseable {
         }
         pools.closeAll();
         context.close();
+        closedLatch.countDown();
         if (!group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS)
                 .awaitUninterruptibly(10, java.util.concurrent.TimeUnit.SECONDS)) {
             log.warn("event loops did not stop within 10 s; exiting anyway");

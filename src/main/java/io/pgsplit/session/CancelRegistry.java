@@ -13,10 +13,23 @@ public final class CancelRegistry {
 
     private final SecureRandom random = new SecureRandom();
     private final ConcurrentHashMap<Integer, Entry> sessions = new ConcurrentHashMap<>();
+    /** Issue 16, peering: this instance's id, carried in bits 20-30 of the process ids it hands out; 0 = none. */
+    private volatile int peerId;
+    private static final int PEER_SHIFT = 20;
+
+    void peerId(int id) {
+        this.peerId = id;
+    }
+
+    /** The peer id a process id carries (0 when handed out without peering). */
+    static int peerOf(int pid) {
+        return pid >>> PEER_SHIFT;
+    }
 
     int register(ClientSession session) {
         while (true) {
-            int pid = random.nextInt(Integer.MAX_VALUE - 1) + 1;
+            int pid = peerId == 0 ? random.nextInt(Integer.MAX_VALUE - 1) + 1
+                    : peerId << PEER_SHIFT | random.nextInt(1 << PEER_SHIFT);
             if (sessions.putIfAbsent(pid, new Entry(random.nextInt(), session)) == null) {
                 return pid;
             }
@@ -38,6 +51,15 @@ public final class CancelRegistry {
         if (e != null && e.secret == secret) {
             e.session.cancelRequested();
         }
+    }
+
+    /** Every logged-in client, for the admin console and the metrics. */
+    public java.util.List<io.pgsplit.admin.ClientView> clients() {
+        java.util.List<io.pgsplit.admin.ClientView> out = new java.util.ArrayList<>(sessions.size());
+        for (Entry e : sessions.values()) {
+            out.add(new ConsoleView(e.session));
+        }
+        return out;
     }
 
     public int size() {

@@ -107,6 +107,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     boolean closed;
     private ScheduledFuture<?> idleTimer;
 
+    // ---- issue 16: counters, PAUSE, and what the admin console shows ----
+    final io.pgsplit.metrics.DatabaseStats stats;
+    /** When the client's current transaction started (its first unit sent), or 0. */
+    private long xactStartNanos;
+    /** Held by PAUSE: resumed by the console's gate. */
+    private boolean heldByPause;
+    volatile long waitingSinceNanos;
+    private final long connectedAtMillis = System.currentTimeMillis();
+    volatile long lastRequestAtMillis;
+
     // ---- the phases ----
     final StatementIntake intake;
     final OwnAnswers answers;
@@ -131,6 +141,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.reads = ctx.reads(client.databaseName());
         this.standardConformingStrings = client.standardConformingStrings();
         this.readOnlyDefault = client.readOnlyDefault();
+        this.stats = ctx.stats().database(databaseName);
+        stats.login();
         this.replies = new ReplyTracker(this);
         this.intake = new StatementIntake(this);
         this.answers = new OwnAnswers(this);
@@ -159,6 +171,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         ByteBuf msg = (ByteBuf) m;
         try {
             if (!closed) {
+                stats.received(msg.readableBytes());
                 intake.onClientMessage(msg);
                 msg = null; // ownership passed on
             }
@@ -366,6 +379,70 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     ? v.substring(1, v.length() - 1).replace("''", "'") : v;
         }
         return lastApplicationName;
+    }
+
+    // =====================================================================================
+    // Issue 16: PAUSE, counters; what the admin console reads (ConsoleView)
+    // =====================================================================================
+
+    /** Whether PAUSE holds this client's next transaction; if so it goes on at RESUME. */
+    boolean holdForPause() {
+        if (heldByPause) {
+            return true;
+        }
+        io.pgsplit.admin.AdminConsole console = ctx.admin();
+        if (console != null && console.gate().holdIfPaused(databaseName, loop, this::resumeAfterPause)) {
+            heldByPause = true;
+            waitingSinceNanos = System.nanoTime();
+            return true;
+        }
+        return false;
+    }
+
+    private void resumeAfterPause() {
+        heldByPause = false;
+        waitingSinceNanos = 0;
+        dispatch.processPending();
+    }
+
+    /** A unit goes to a server: its clock starts, and the transaction's if none runs. */
+    void unitSent(Unit u, ServerConnection conn) {
+        u.sentNanos = System.nanoTime();
+        if (xactStartNanos == 0) {
+            xactStartNanos = u.sentNanos;
+        }
+        if (u.decision() != null) {
+            stats.routed(conn.node().isPrimary(), u.decision());
+        }
+    }
+
+    /** A ReadyForQuery for the client: one query done, and a transaction when the status is back to idle. */
+    void countReady(Unit u, char status) {
+        long now = System.nanoTime();
+        long sent = u == null ? 0 : u.sentNanos;
+        if (sent != 0) {
+            stats.query(now - sent);
+            u.sentNanos = 0;
+        }
+        if (status == 'I') {
+            long start = xactStartNanos != 0 ? xactStartNanos : sent;
+            if (start != 0) {
+                stats.transaction(now - start);
+            }
+            xactStartNanos = 0;
+        }
+    }
+
+    int processId() {
+        return processId;
+    }
+
+    String startupApplicationName() {
+        return applicationName == null ? "" : applicationName;
+    }
+
+    long connectedAtMillis() {
+        return connectedAtMillis;
     }
 
     private String lastApplicationNameSql;

@@ -55,4 +55,9 @@ final class ClientStatements {
     void closePortal(String portal) {
         portals.remove(portal);
     }
+
+    /** Named statements the client has (issue 16: SHOW CLIENTS; read from another thread, approximate). */
+    int namedCount() {
+        return named.size();
+    }
 }

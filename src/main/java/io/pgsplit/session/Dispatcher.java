@@ -76,6 +76,9 @@ final class Dispatcher {
                 return; // the work in flight must finish before the client moves to another connection
             }
             park();
+            if (s.holdForPause()) {
+                return; // PAUSE (issue 16): a new transaction waits for RESUME, which runs processPending again
+            }
             if (u.decision().target() == RouteDecision.Target.PRIMARY && waitForPrimary(u)) {
                 return; // resumed when a primary is usable, or failed after ha.failover_wait
             }
@@ -267,6 +270,7 @@ final class Dispatcher {
         log.warn("database \"{}\": statement misclassified as a read, retried on the primary after the replica "
                 + "refused it ({}): {}", s.databaseName, u.retryReason(), SqlText.abbreviate(u.sql()));
         u.retryOnPrimary();
+        s.stats.writeRetriedOnPrimary();
         s.clientTxnStatus = 'I';
         s.pending.addFirst(u);
     }
@@ -328,13 +332,20 @@ final class Dispatcher {
         Pool pool = s.db.pool(node, s.user);
         ServerConnection idle = pool.tryAcquireIdle(s.loop);
         if (idle != null) {
+            s.stats.assigned(0);
             bind(idle);
             processPending();
             return;
         }
         acquiring = true;
+        long askedAt = System.nanoTime();
+        s.waitingSinceNanos = askedAt;
         pool.acquire(s.loop).addListener((Future<ServerConnection> f) -> {
             acquiring = false;
+            s.waitingSinceNanos = 0;
+            if (f.isSuccess()) {
+                s.stats.assigned(System.nanoTime() - askedAt);
+            }
             if (s.closed) {
                 if (f.isSuccess()) {
                     f.getNow().pool().release(f.getNow(), ReleaseMode.REUSE);

@@ -83,6 +83,8 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     private SessionConsistency consistency;
     /** Database, user and start-up parameters: clients with the same ones log in alike. */
     private String loginKey;
+    /** The client asked for the admin console's virtual database (issue 16). */
+    private boolean adminLogin;
 
     // ---- the primary connection the start-up parameters are checked on ----
     private ServerConnection loginConnection;
@@ -187,7 +189,17 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
             }
             case MessageType.GSSENC_REQUEST -> channel.writeAndFlush(channel.alloc().buffer(1).writeByte('N'));
             case MessageType.CANCEL_REQUEST -> {
-                ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
+                int owner = CancelRegistry.peerOf(p.cancelProcessId());
+                io.pgsplit.config.ListenConfig listen = ctx.config().listen();
+                io.pgsplit.config.HostPort peer = owner == 0 || owner == listen.peerId() ? null
+                        : listen.peers().get(owner);
+                if (peer != null) {
+                    // issue 16: the key is another instance's (several pgsplits behind one address): pass it on
+                    io.pgsplit.pool.CancelSender.cancel(loop, peer.host(), peer.port(), "pgsplit peer " + owner,
+                            p.cancelProcessId(), p.cancelSecretKey());
+                } else {
+                    ctx.cancels().cancel(p.cancelProcessId(), p.cancelSecretKey());
+                }
                 close(null);
             }
             default -> onStartupMessage(p.parameters());
@@ -251,7 +263,13 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         applicationName = clientParams.getOrDefault("application_name", "");
         loginKey = databaseName + '\0' + userName + '\0' + new java.util.TreeMap<>(clientParams);
         params = new SessionParams(clientParams);
-        user = ctx.config().users().get(userName);
+        io.pgsplit.admin.AdminConsole console = ctx.admin();
+        if (console != null && console.isConsole(databaseName)) {
+            adminLogin = true; // issue 16: the admin console's virtual database; its users come from admin:
+            user = console.credentialsFor(userName);
+        } else {
+            user = ctx.config().users().get(userName);
+        }
         if (ctx.clientCount() > ctx.config().listen().maxClientConn()) {
             fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already (pgsplit max_client_conn "
                     + ctx.config().listen().maxClientConn() + ")");
@@ -349,10 +367,19 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
     // =====================================================================================
 
     private void authenticated() {
+        if (adminLogin) {
+            handOverToAdminConsole();
+            return;
+        }
         AuthQueryLogin.remember(ctx.passThroughs(), user, authenticator); // issue 15: keys for the servers
         db = ctx.database(databaseName);
         if (db == null) {
             fatal(SqlState.INVALID_CATALOG_NAME, "database \"" + databaseName + "\" does not exist");
+            return;
+        }
+        if (ctx.admin() != null && ctx.admin().gate().isDisabled(databaseName)) {
+            fatal(SqlState.CANNOT_CONNECT_NOW, "pgsplit: database \"" + databaseName
+                    + "\" is disabled by an admin (DISABLE); ENABLE it to connect");
             return;
         }
         poolConfig = ctx.config().poolFor(databaseName, userName);
@@ -585,6 +612,16 @@ public final class LoginHandler extends ChannelInboundHandlerAdapter implements 
         log.debug("client {}: user \"{}\" database \"{}\" ready ({} pooling)", remote(channel), userName,
                 databaseName, client.poolConfig().mode());
         session.start(processId, conn);
+    }
+
+    /** An authenticated console user: the console's own handler takes the channel over (issue 16). */
+    private void handOverToAdminConsole() {
+        handedOver = true;
+        if (startupTimer != null) {
+            startupTimer.cancel(false);
+        }
+        ctx.clientClosed(); // console sessions do not count against max_client_conn
+        io.pgsplit.admin.AdminSession.takeOver(channel, this, ctx.admin(), userName);
     }
 
     // =====================================================================================

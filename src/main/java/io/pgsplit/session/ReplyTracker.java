@@ -325,6 +325,7 @@ final class ReplyTracker implements ServerDataListener {
             data.release();
             return;
         }
+        s.stats.sent(data.readableBytes());
         ByteBuf buf = data;
         if (partial != null) {
             ByteBuf joined = s.channel.alloc().buffer(partial.readableBytes() + data.readableBytes());
@@ -542,6 +543,7 @@ final class ReplyTracker implements ServerDataListener {
                     s.clientTxnStatus = status;
                     lastCommandWasCommit = false;
                     s.copyIn = false;
+                    s.countReady(head.unit, status); // issue 16: query and transaction counters
                     if (head.unit != null) {
                         finishedUnits.add(head.unit);
                     }

@@ -14,18 +14,37 @@ import io.pgsplit.route.ClassifierSettings;
 import io.pgsplit.route.Router;
 import io.pgsplit.route.SqlClassifier;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** What every client session shares: the config, databases, classifier, router and cancel keys. */
 public final class RouterContext {
-    private final PgsplitConfig config;
-    private final Map<String, DatabaseRuntime> databases = new LinkedHashMap<>();
+    /** Replaced as a whole by a reload (issue 16); sessions read it per event. */
+    private volatile PgsplitConfig config;
+    /** Copy-on-write (a reload adds or removes databases): readers iterate a snapshot without locks. */
+    private volatile Map<String, DatabaseRuntime> databases = Map.of();
     private final SqlClassifier classifier;
     private final Router router;
     private final CancelRegistry cancels = new CancelRegistry();
     private final AtomicInteger clients = new AtomicInteger();
+    // ---- issue 16: counters, and the admin console (null until the server installs it) ----
+    private final io.pgsplit.metrics.RouterStats stats = new io.pgsplit.metrics.RouterStats();
+    private volatile io.pgsplit.admin.AdminConsole admin;
+
+    public io.pgsplit.metrics.RouterStats stats() {
+        return stats;
+    }
+
+    public io.pgsplit.admin.AdminConsole admin() {
+        return admin;
+    }
+
+    public void admin(io.pgsplit.admin.AdminConsole console) {
+        this.admin = console;
+    }
+    // ----
     /** Statements at least this long are parsed off the event loop on a cache miss (a 1 KB parse takes ~0.5 ms). */
     static final int OFFLOAD_LENGTH = 1024;
     private final java.util.concurrent.ExecutorService classifierPool = java.util.concurrent.Executors.newFixedThreadPool(
@@ -56,19 +75,15 @@ public final class RouterContext {
     public RouterContext(PgsplitConfig config, PoolManager pools, Router router, Set<String> readOnlyFunctions,
                          Set<String> writeFunctions) {
         this.config = config;
+        this.pools = pools;
+        cancels.peerId(config.listen().peerId()); // issue 16: cancel keys carry the instance id
+        Map<String, DatabaseRuntime> dbs = new LinkedHashMap<>();
         for (String db : config.databases().keySet()) {
-            DatabaseRuntime runtime = new DatabaseRuntime(db, config, pools);
-            databases.put(db, runtime);
-            runtime.passThroughs(passThroughs); // issue 15
-            try {
-                runtime.serverTls(io.pgsplit.tls.ServerTls.of(config.databases().get(db).serverTls()));
-            } catch (javax.net.ssl.SSLException e) {
-                throw new IllegalStateException("database \"" + db + "\": server_tls: " + e.getMessage(), e);
-            }
-            readGates.put(db, new ReadGate(db, runtime.primary(), runtime.replicas(),
-                    node -> runtime.privatePool(node, ReadGate.PROBE_APPLICATION_NAME),
-                    pools.eventLoopGroup().next(), config.routing()));
+            DatabaseRuntime runtime = newDatabase(db, config);
+            dbs.put(db, runtime);
+            readGates.put(db, newReadGate(db, runtime, config));
         }
+        this.databases = java.util.Collections.unmodifiableMap(dbs);
         this.authQuery = new io.pgsplit.authquery.AuthQueryService(config.authQuery(), pools,
                 config.pool(), pools.eventLoopGroup());
         ClassifierSettings d = ClassifierSettings.defaults();
@@ -82,8 +97,59 @@ public final class RouterContext {
         return config;
     }
 
+    /**
+     * Issue 16, reload: the configuration new sessions see, and the databases they may log in to (the runtimes of
+     * kept databases are reconfigured in place by the caller). Sessions already logged in keep what they have.
+     */
+    public synchronized void reconfigure(PgsplitConfig newConfig, Map<String, DatabaseRuntime> newDatabases) {
+        // A database added, or whose nodes changed, gets a new causal-reads gate over its current nodes (new
+        // sessions use it); the old one is closed, so sessions still holding it read from the primary.
+        for (Map.Entry<String, DatabaseRuntime> e : newDatabases.entrySet()) {
+            List<io.pgsplit.topology.Node> nodes = e.getValue().nodes();
+            if (!nodes.equals(gateNodes.get(e.getKey()))) {
+                ReadGate gate = newReadGate(e.getKey(), e.getValue(), newConfig);
+                gate.start();
+                ReadGate old = readGates.put(e.getKey(), gate);
+                if (old != null) {
+                    old.close(); // stops probing nodes that left; its waiting reads settle as timed out
+                }
+            }
+        }
+        for (String gone : new java.util.ArrayList<>(readGates.keySet())) {
+            if (!newDatabases.containsKey(gone)) {
+                gateNodes.remove(gone);
+                readGates.remove(gone).close();
+            }
+        }
+        this.databases = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(newDatabases));
+        this.config = newConfig;
+    }
+
+    private final PoolManager pools;
+    /** The nodes each gate was made for (issue 16: a reload that changes them makes a new gate). */
+    private final Map<String, List<io.pgsplit.topology.Node>> gateNodes = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The runtime of database {@code db} of {@code cfg}: its servers, pools, server TLS and pass-through keys. */
+    public DatabaseRuntime newDatabase(String db, PgsplitConfig cfg) {
+        DatabaseRuntime runtime = new DatabaseRuntime(db, cfg, pools);
+        runtime.passThroughs(passThroughs); // issue 15
+        try {
+            runtime.serverTls(io.pgsplit.tls.ServerTls.of(cfg.databases().get(db).serverTls()));
+        } catch (javax.net.ssl.SSLException e) {
+            throw new IllegalStateException("database \"" + db + "\": server_tls: " + e.getMessage(), e);
+        }
+        return runtime;
+    }
+
+    private ReadGate newReadGate(String db, DatabaseRuntime runtime, PgsplitConfig cfg) {
+        gateNodes.put(db, runtime.nodes());
+        return new ReadGate(db, runtime.primary(), runtime.replicas(),
+                node -> runtime.privatePool(node, ReadGate.PROBE_APPLICATION_NAME),
+                pools.eventLoopGroup().next(), cfg.routing());
+    }
+
     /** Causal and session reads and the lag limits of each database (package consistency). */
-    private final Map<String, ReadGate> readGates = new LinkedHashMap<>();
+    private final Map<String, ReadGate> readGates = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** The causal-reads gate of database {@code name}, or null. */
     public ReadGate reads(String name) {
@@ -106,15 +172,14 @@ public final class RouterContext {
     }
 
     // ---- issue 15: failed logins (wrong password, unknown or expired user, bad certificate), for metrics ----
-    private final java.util.concurrent.atomic.AtomicLong authFailures = new java.util.concurrent.atomic.AtomicLong();
 
     /** Logins refused for their credentials since start (each is also logged with the client's address). */
     public long authFailures() {
-        return authFailures.get();
+        return stats().authFailures();
     }
 
     void authFailed() {
-        authFailures.incrementAndGet();
+        stats().authFailed();
     }
 
     // ---- issue 15: auth_query and pass-through ----

@@ -51,6 +51,11 @@ final class StatementIntake {
             }
             case MessageType.Frontend.PARSE, MessageType.Frontend.BIND, MessageType.Frontend.DESCRIBE,
                     MessageType.Frontend.EXECUTE, MessageType.Frontend.CLOSE -> {
+                if (type == MessageType.Frontend.PARSE) {
+                    s.stats.clientParse();
+                } else if (type == MessageType.Frontend.BIND) {
+                    s.stats.bind();
+                }
                 if (batch == null) {
                     batch = Unit.extended();
                 }
@@ -117,6 +122,7 @@ final class StatementIntake {
     }
 
     private void enqueue(Unit u) {
+        s.lastRequestAtMillis = System.currentTimeMillis();
         s.pending.add(u);
         if (s.pending.size() > 256 && !s.clientPaused) {
             s.clientPaused = true; // a client pipelining far ahead of its server: stop reading it for now

@@ -63,6 +63,8 @@ final class Unit {
     /** Replies held back while {@link #retryable}. */
     private List<ByteBuf> heldReplies;
     private int heldBytes;
+    /** When it was sent to a server (System.nanoTime()), for the query-time counters (issue 16); 0 before. */
+    long sentNanos;
     /** Answered entirely by pgsplit (deferred BEGIN and its COMMIT/ROLLBACK, SET pgsplit.route). */
     private boolean virtual;
     /** For a virtual unit answered by the dispatcher: its CommandComplete tag (SET, RESET). */

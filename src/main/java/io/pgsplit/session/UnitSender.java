@@ -34,6 +34,7 @@ final class UnitSender {
         // nothing of the client's may be in flight before it (a pipelined BEGIN, say) or ride along.
         boolean alone = s.deferredBegin == null && s.clientTxnStatus == 'I' && replies.onlyOwnInFlight();
         u.sentTo(conn.node());
+        s.unitSent(u, conn); // issue 16: timing and routing counters
         for (String evicted : conn.state.statements.drainPendingCloses()) {
             conn.write(Messages.close('S', evicted));
             replies.expect(Expect.dropped(Expect.Kind.CLOSE));
@@ -149,6 +150,7 @@ final class UnitSender {
         ClientStatement registered = s.intake.registerParse(msg, owner);
         if (name.isEmpty()) {
             conn.write(msg);
+            s.stats.serverParse();
             registered.preparedOn = conn;
             replies.expectExtended(drop ? Expect.dropped(Expect.Kind.PARSE) : Expect.of(Expect.Kind.PARSE, owner));
             return;
@@ -165,6 +167,7 @@ final class UnitSender {
             return;
         }
         conn.write(Messages.parse(st.serverName(), st.sql(), st.paramTypes()));
+        s.stats.serverParse();
         conn.state.statements.add(st.serverName());
         replies.expectExtended(Expect.parse(st.serverName(), drop ? null : name, drop, owner));
     }

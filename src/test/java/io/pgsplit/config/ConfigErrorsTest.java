@@ -58,7 +58,7 @@ class ConfigErrorsTest {
 
     @Test
     void unknownKeyWithoutCloseMatchListsTheKnownOnes() {
-        assertEquals(List.of("pgsplit.yaml: admin.colour: unknown key (expected one of: enabled, user, password) (line 4, column 3)"),
+        assertEquals(List.of("pgsplit.yaml: admin.colour: unknown key (expected one of: enabled, user, password, admin_users, stats_users, metrics) (line 4, column 3)"),
                 errors(DATABASES + USERS + "admin:\n  colour: red\n"));
     }
 
