@@ -141,14 +141,30 @@ class ServerTlsTest {
 
     @Test
     void requireRefusesAServerWithoutTlsAndPreferFallsBack() throws Exception {
-        String replica = cluster.replicaNames().get(0);
-        try (Pgsplit r = router(replica, "mode: require")) {
-            SQLException e = assertThrows(SQLException.class, () -> serverSideSsl(r));
-            assertTrue(e.getMessage().contains("server does not support TLS, but server_tls.mode is require"),
-                    e.getMessage());
+        // The server without TLS is the primary with ssl turned off for this test: pgsplit learns the roles
+        // (issue 14), so a standby named as the primary would hold every statement waiting for a primary.
+        primarySsl(false);
+        try {
+            try (Pgsplit r = router(LocalPgCluster.PRIMARY, "mode: require")) {
+                SQLException e = assertThrows(SQLException.class, () -> serverSideSsl(r));
+                assertTrue(e.getMessage().contains("server does not support TLS, but server_tls.mode is require"),
+                        e.getMessage());
+            }
+            try (Pgsplit r = router(LocalPgCluster.PRIMARY, "mode: prefer")) {
+                assertEquals(false, serverSideSsl(r));
+            }
+        } finally {
+            primarySsl(true);
         }
-        try (Pgsplit r = router(replica, "mode: prefer")) {
-            assertEquals(false, serverSideSsl(r));
+    }
+
+    private static void primarySsl(boolean on) throws Exception {
+        String value = on ? "on" : "off";
+        cluster.execute("ALTER SYSTEM SET ssl = " + value + ";\nSELECT pg_reload_conf();");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!value.equals(cluster.query(LocalPgCluster.PRIMARY, "postgres", "SHOW ssl").trim())) {
+            assertTrue(System.nanoTime() < deadline, "the primary did not turn TLS " + value);
+            Thread.sleep(50);   // pg_reload_conf signals the postmaster; backends started later see the change
         }
     }
 }
